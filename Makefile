@@ -1,0 +1,44 @@
+# Quick start: `make run` (NanoScale on embedded defaults) and `make test` (the whole suite).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck unit system-deps github-sim bench migration clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/nanoscale serve
+
+system-deps:
+	./tools/ensure_system_deps.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests bench tools
+	$(PY) -m ruff format --check src tests bench tools
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+test: $(STAMP) system-deps lint typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+github-sim: $(STAMP)
+	$(PY) -m tests.fakes.github --port $${PORT:-9100}
+
+bench: $(STAMP)
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+migration: $(STAMP)
+	$(PY) tools/regen_initial_migration.py
+
+clean:
+	rm -rf $(VENV) .cache test-output

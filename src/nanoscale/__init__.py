@@ -1,0 +1,8 @@
+"""NanoScale: a self-hosted deployment platform."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nanoscale")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0+local"

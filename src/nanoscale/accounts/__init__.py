@@ -1,0 +1,1 @@
+"""Users, sessions, passwords, CSRF, API tokens and the audit log."""

@@ -1,0 +1,1 @@
+"""JSON API routes (thin: parse, call one service, map the result)."""

@@ -1,0 +1,79 @@
+"""`create_app(settings)`: the orchestrator's ASGI application (JSON API + dashboard)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nanoscale import __version__
+from nanoscale.api.routes import router as api_router
+from nanoscale.context import AppContext, build_context
+from nanoscale.errors import NanoScaleError, RateLimited
+from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
+from nanoscale.logs import get_logger
+from nanoscale.settings import Settings
+
+log = get_logger("nanoscale.app")
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "field": field}}, status_code=status
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NanoScaleError)
+    async def _nanoscale_error(_request: Request, exc: NanoScaleError) -> JSONResponse:
+        response = _error(exc.status, exc.code, exc.message, exc.field)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        # Input values are deliberately not echoed: they may be secrets.
+        return _error(422, "invalid_input", str(first.get("msg", "invalid input")), field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
+        return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("http.unhandled_error", error_type=type(exc).__name__)
+        return _error(500, "internal_error", "an internal error occurred; see the server log")
+
+
+def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if context is None:  # we built it, we close it
+            ctx.close()
+
+    app = FastAPI(
+        title="NanoScale",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    _install_error_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""The `nanoscale` command line (Typer)."""

@@ -1,0 +1,12 @@
+"""`nanoscale` command line. Each command builds settings at run time, never at import."""
+
+from __future__ import annotations
+
+import typer
+
+from nanoscale.cli import db as db_commands
+from nanoscale.cli.serve import serve
+
+app = typer.Typer(no_args_is_help=True, help="NanoScale: self-hosted deployments.")
+app.command("serve")(serve)
+app.add_typer(db_commands.app, name="db")

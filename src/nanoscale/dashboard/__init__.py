@@ -1,0 +1,1 @@
+"""Server-rendered dashboard (Jinja2 + htmx), thin like the API."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy engine/session helpers, the declarative base, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Deployment records, their state machine, the request/coalesce/lease queue and logs."""

@@ -1,0 +1,101 @@
+"""The error tree. Every error a user can see is a `NanoScaleError`.
+
+Each error carries a stable `code` (shown by the dashboard and API clients), a human `message`,
+an optional `field` (the input that was wrong), the HTTP `status` the API maps it to, and
+`responsibility`: "user" when the user's input or code is at fault, "platform" when NanoScale or
+its host is. Messages never contain secrets.
+
+    NanoScaleError
+    ├── ConfigError            startup configuration is invalid (process exits)
+    ├── InvalidInput       422 malformed or semantically invalid input
+    ├── Unauthenticated    401 no or expired session / token
+    ├── Forbidden          403 authenticated but not allowed (also CSRF failures)
+    ├── NotFound           404 no such object (or not visible to this user)
+    ├── Conflict           409 state conflict (duplicate name, setup already done)
+    ├── PayloadTooLarge    413 body over the configured limit
+    ├── RateLimited        429 throttled; `retry_after` seconds
+    ├── UserCodeError          the user's build or app failed (deployment errors)
+    └── PlatformError      503 NanoScale or its host failed (disk, proxy, git host unreachable)
+        └── SecretKeyMissing   a ciphertext names a key id that is not configured
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Responsibility = Literal["user", "platform"]
+
+
+class NanoScaleError(Exception):
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "error"
+    responsibility: ClassVar[Responsibility] = "user"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class ConfigError(NanoScaleError):
+    status = 500
+    default_code = "config_invalid"
+    responsibility = "platform"
+
+
+class InvalidInput(NanoScaleError):
+    status = 422
+    default_code = "invalid_input"
+
+
+class Unauthenticated(NanoScaleError):
+    status = 401
+    default_code = "unauthenticated"
+
+
+class Forbidden(NanoScaleError):
+    status = 403
+    default_code = "forbidden"
+
+
+class NotFound(NanoScaleError):
+    status = 404
+    default_code = "not_found"
+
+
+class Conflict(NanoScaleError):
+    status = 409
+    default_code = "conflict"
+
+
+class PayloadTooLarge(NanoScaleError):
+    status = 413
+    default_code = "payload_too_large"
+
+
+class RateLimited(NanoScaleError):
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class UserCodeError(NanoScaleError):
+    status = 422
+    default_code = "user_code_failed"
+
+
+class PlatformError(NanoScaleError):
+    status = 503
+    default_code = "platform_error"
+    responsibility = "platform"
+
+
+class SecretKeyMissing(PlatformError):
+    default_code = "secret_key_missing"

@@ -1,0 +1,1 @@
+"""GitHub App integration (client gateway, connect flow, installations, repositories, webhooks)."""

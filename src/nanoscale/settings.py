@@ -1,0 +1,172 @@
+"""Typed settings from ``NANOSCALE_*`` environment variables and an optional TOML file.
+
+Nothing is read at import time: call `load_settings()` at startup. Invalid values stop the
+process with a `ConfigError` whose message names each variable and how to fix it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from nanoscale.errors import ConfigError
+
+ENV_PREFIX = "NANOSCALE_"
+CONFIG_FILE_VAR = "NANOSCALE_CONFIG_FILE"
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    public_base_url: str | None = None
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    git_allowed_hosts: Annotated[list[str], NoDecode] = ["github.com"]
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    session_idle_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_absolute_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    runtime: Literal["process", "systemd"] = "process"
+    proxy: Literal["caddy", "none"] = "none"
+    base_domain: str = "localhost"
+    caddy_admin: str = "http://127.0.0.1:2019"
+    worker_enabled: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VAR)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @field_validator("git_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://deploy.example.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.env != "production":
+            return self
+        if not self.public_base_url or not self.public_base_url.startswith("https://"):
+            raise ValueError(
+                "NANOSCALE_PUBLIC_BASE_URL must be an https:// URL in production "
+                "(GitHub callbacks and webhooks need it)"
+            )
+        if self.secret_key is None and self.secret_key_file is None:
+            raise ValueError(
+                "NANOSCALE_SECRET_KEY or NANOSCALE_SECRET_KEY_FILE is required in production "
+                "(generate one with `nanoscale keys generate`)"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nanoscale.db').resolve()}"
+
+    @property
+    def resolved_public_base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def resolved_secret_key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.resolved_public_base_url.startswith("https://")
+
+    def git_url_allowed(self, url: str) -> bool:
+        """https to an allowed host; plain http only to loopback hosts in development."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.username or parts.password:
+            return False  # credentials never travel inside URLs
+        if parts.scheme == "https":
+            return host in self.git_allowed_hosts
+        if parts.scheme == "http":
+            return (
+                not self.is_production
+                and is_loopback_host(host)
+                and (host in self.git_allowed_hosts or _host_port(parts) in self.git_allowed_hosts)
+            )
+        return False
+
+
+def _host_port(parts: Any) -> str:
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and overrides), or raise a readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "_".join(str(p) for p in err["loc"]).upper()
+            name = f"{ENV_PREFIX}{loc}" if loc else "configuration"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
