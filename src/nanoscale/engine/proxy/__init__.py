@@ -1,0 +1,1 @@
+"""Reverse proxy backends: `caddy` (admin API, atomic route switches) and `none` (development)."""

@@ -1,0 +1,1 @@
+"""Runtime backends: how a built release runs (supervised process, systemd unit, or static)."""
