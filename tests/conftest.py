@@ -21,6 +21,8 @@ from nanoscale.db.migrate import upgrade
 from nanoscale.settings import Settings, load_settings
 from tests.support.postgres import create_database, throwaway_postgres
 
+pytest_plugins = ["tests.support.caddy_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:

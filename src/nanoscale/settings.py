@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     proxy: Literal["caddy", "none"] = "none"
     base_domain: str = "localhost"
     caddy_admin: str = "http://127.0.0.1:2019"
+    proxy_http_port: int = Field(default=80, ge=1, le=65535)
+    proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
     worker_enabled: bool = True
 
     @classmethod
