@@ -1,0 +1,109 @@
+"""Installation and repository lifecycle changes, each emitting GitHub's matching webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import events
+from .core import SimCore
+from .payloads import account_json
+from .state import Account, Installation, Repository
+
+
+class Lifecycle(SimCore):
+    def suspend(self, inst: Installation, *, by: Account | None = None) -> None:
+        with self.state.lock:
+            inst.suspended_at = self.state.clock.now()
+            inst.suspended_by = by or inst.account
+        self._installation_event(inst, "suspend", by)
+
+    def unsuspend(self, inst: Installation, *, by: Account | None = None) -> None:
+        with self.state.lock:
+            inst.suspended_at, inst.suspended_by = None, None
+        self._installation_event(inst, "unsuspend", by)
+
+    def uninstall(self, inst: Installation, *, by: Account | None = None) -> None:
+        self._installation_event(inst, "deleted", by)
+        with self.state.lock:
+            inst.deleted = True
+            for token in self.state.installation_tokens.values():
+                if token.installation is inst:
+                    token.revoked = True
+
+    def _installation_event(self, inst: Installation, action: str, by: Account | None) -> None:
+        payload = events.installation_payload(self.state, inst, action, by or inst.account)
+        self.emit_to_app(inst, "installation", payload)
+
+    def rename_repo(self, repo: Repository, new_name: str, *, by: Account | None = None) -> None:
+        old = repo.name
+        with self.state.lock:
+            repo.former_names.append(repo.full_name)
+            repo.name = new_name
+            repo.updated_at = self.state.clock.now()
+        changes = {"repository": {"name": {"from": old}}}
+        self._repository_event(repo, "renamed", by, changes=changes)
+
+    def transfer_repo(
+        self, repo: Repository, new_owner: Account, *, by: Account | None = None
+    ) -> None:
+        before = self.state.installations_for_repo(repo)
+        old_owner = repo.owner
+        with self.state.lock:
+            repo.former_names.append(repo.full_name)
+            repo.owner = new_owner
+            repo.updated_at = self.state.clock.now()
+            for inst in before:
+                inst.repo_ids.discard(repo.id)
+        after = self.state.installations_for_repo(repo)
+        kind = "organization" if old_owner.type == "Organization" else "user"
+        from_owner = {kind: self._owner_json(old_owner)}
+        changes = {"owner": {"from": from_owner}}
+        targets = before + [i for i in after if i not in before]
+        self._repository_event(repo, "transferred", by, changes=changes, installations=targets)
+
+    def _owner_json(self, account: Account) -> dict[str, Any]:
+        if account.type == "Organization":
+            org: dict[str, Any] = events.org_fields(self.state, account)["organization"]
+            return org
+        return account_json(self.state, account)
+
+    def archive_repo(self, repo: Repository, *, by: Account | None = None) -> None:
+        repo.archived = True
+        self._repository_event(repo, "archived", by)
+
+    def unarchive_repo(self, repo: Repository, *, by: Account | None = None) -> None:
+        repo.archived = False
+        self._repository_event(repo, "unarchived", by)
+
+    def set_visibility(self, repo: Repository, *, private: bool, by: Account | None = None) -> None:
+        repo.private = private
+        self._repository_event(repo, "privatized" if private else "publicized", by)
+
+    def delete_repo(self, repo: Repository, *, by: Account | None = None) -> None:
+        self._repository_event(repo, "deleted", by)
+        with self.state.lock:
+            repo.deleted = True
+            for inst in self.state.installations.values():
+                inst.repo_ids.discard(repo.id)
+
+    def _repository_event(
+        self,
+        repo: Repository,
+        action: str,
+        by: Account | None,
+        *,
+        changes: dict[str, Any] | None = None,
+        installations: list[Installation] | None = None,
+    ) -> None:
+        sender = by or (repo.owner if repo.owner.type == "User" else self._first_admin(repo))
+
+        def build(inst: Installation | None) -> dict[str, Any]:
+            return events.repository_payload(
+                self.state, repo, action, sender=sender, installation=inst, changes=changes
+            )
+
+        self.emit_repo_event(repo, "repository", build, installations=installations)
+
+    def _first_admin(self, repo: Repository) -> Account:
+        admins = [uid for uid, role in repo.owner.members.items() if role == "admin"]
+        return self.state.accounts[admins[0]] if admins else repo.owner

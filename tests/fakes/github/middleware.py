@@ -1,0 +1,97 @@
+"""ASGI middleware: faults on every route; on REST also auth, rate limits and GitHub's headers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import AuthError, Credential, authenticate
+from .http import MEDIA_TYPE, gh_error
+from .limits import RATE_DOC, SECONDARY_MESSAGE, RateLimits
+from .state import SimState
+
+API_PREFIX = "/api/v3"
+
+
+def _rate_message(cred: Credential, client: str) -> str:
+    if cred.kind == "installation" and cred.installation_token:
+        inst_id = cred.installation_token.installation.id
+        return f"API rate limit exceeded for installation ID {inst_id}."
+    if cred.kind == "user" and cred.user:
+        return f"API rate limit exceeded for user ID {cred.user.id}."
+    return (
+        f"API rate limit exceeded for {client}. (But here's the good news: Authenticated "
+        "requests get a higher rate limit. Check out the documentation for more details.)"
+    )
+
+
+class GitHubMiddleware:
+    def __init__(self, app: ASGIApp, sim: Any) -> None:
+        self.app, self.sim = app, sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        rest = path.startswith(API_PREFIX)
+        for fault in self.sim.faults.take(method, path):
+            await asyncio.sleep(fault.latency + fault.hang)
+            if fault.status is not None:
+                response: Response = (
+                    gh_error(fault.status, "Server Error")
+                    if rest
+                    else PlainTextResponse("Server Error", status_code=fault.status)
+                )
+                await response(scope, receive, send)
+                return
+        if not rest:
+            await self.app(scope, receive, send)
+            return
+        await self._rest(scope, receive, send)
+
+    async def _rest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: SimState = self.sim.state
+        limits: RateLimits = self.sim.rate_limits
+        request = Request(scope)
+        client = request.client.host if request.client else "127.0.0.1"
+        request_id = secrets.token_hex(8).upper()
+        extra = {
+            "X-GitHub-Media-Type": MEDIA_TYPE,
+            "X-GitHub-Api-Version-Selected": "2022-11-28",
+            "X-GitHub-Request-Id": request_id,
+        }
+        try:
+            cred = authenticate(state, request.headers.get("authorization", ""), client)
+        except AuthError as exc:
+            window, _ = limits.consume("anonymous", f"ip:{client}")
+            headers = {**extra, **limits.headers(window)}
+            await gh_error(401, exc.message, exc.doc, headers)(scope, receive, send)
+            return
+        window, allowed = limits.consume(cred.kind, cred.rate_key)
+        extra.update(limits.headers(window))
+        if not allowed:
+            message = _rate_message(cred, client)
+            await gh_error(limits.status, message, RATE_DOC, extra)(scope, receive, send)
+            return
+        if limits.secondary_hit(cred.rate_key, scope["method"]):
+            headers = {**extra, "Retry-After": str(limits.retry_after)}
+            message = SECONDARY_MESSAGE.format(rid=request_id)
+            doc = f"{RATE_DOC}#about-secondary-rate-limits"
+            await gh_error(403, message, doc, headers)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["credential"] = cred
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                raw += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                message = {**message, "headers": raw}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,204 @@
+"""REST for repository webhooks (needs the App's `repository_hooks` permission) and their logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import events
+from .auth import Credential, permission
+from .deliveries_rest import delivery_item_json, delivery_json
+from .http import (
+    gh_error,
+    gh_json,
+    no_content,
+    not_found,
+    paginate,
+    sim,
+    state_of,
+    validation_failed,
+)
+from .payloads import hook_json
+from .rest_repos import lookup
+from .state import Delivery, Hook, Repository
+
+DOC = "/repos/webhooks"
+RANK = {"none": 0, "read": 1, "write": 2}
+
+
+def _authorized(request: Request, need: str) -> Repository | Response:
+    repo = lookup(request)
+    if isinstance(repo, Response):
+        return repo
+    state, cred = state_of(request), request.state.credential
+    if cred.user is not None and state.user_permission(cred.user, repo) != "admin":
+        return not_found(DOC)  # GitHub hides hooks from non-admins
+    if RANK[permission(state, cred, repo, "repository_hooks")] < RANK[need]:
+        return gh_error(403, "Resource not accessible by integration", DOC)
+    return repo
+
+
+def _hook(request: Request, repo: Repository) -> Hook | None:
+    return repo.hooks.get(int(request.path_params["hook_id"]))
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    body = json.loads(raw) if raw.strip() else {}
+    return body if isinstance(body, dict) else {}
+
+
+def _ping(request: Request, repo: Repository, hook: Hook) -> Delivery:
+    cred: Credential = request.state.credential
+    simulator = sim(request)
+    payload = events.ping_payload(simulator.state, repo, hook, cred.user or repo.owner)
+    return simulator.deliverer.new_delivery(
+        event="ping", action=None, hook_id=hook.id, target_type="repository", target_id=repo.id,
+        installation_id=None, repository_id=repo.id, url=hook.url, secret=hook.secret,
+        content_type=hook.content_type, payload=payload,
+    )  # fmt: skip
+
+
+async def list_hooks(request: Request) -> Response:
+    repo = _authorized(request, "read")
+    if isinstance(repo, Response):
+        return repo
+    state = state_of(request)
+    page, headers = paginate(request, list(repo.hooks.values()))
+    return gh_json([hook_json(state, repo, h) for h in page], headers=headers)
+
+
+async def create_hook(request: Request) -> Response:
+    repo = _authorized(request, "write")
+    if isinstance(repo, Response):
+        return repo
+    body = await _json_body(request)
+    config = body.get("config") or {}
+    if not config.get("url"):
+        return validation_failed("Validation Failed", f"{DOC}#create-a-repository-webhook")
+    state = state_of(request)
+    now = state.clock.now()
+    hook = Hook(
+        id=state.next_id(500_000_000),
+        repo_id=repo.id,
+        url=config["url"],
+        secret=config.get("secret") or "",
+        content_type=config.get("content_type", "form"),
+        insecure_ssl=str(config.get("insecure_ssl", "0")),
+        events=list(body.get("events") or ["push"]),
+        active=bool(body.get("active", True)),
+        created_at=now,
+        updated_at=now,
+    )
+    repo.hooks[hook.id] = hook
+    await run_in_threadpool(_ping, request, repo, hook)
+    return gh_json(
+        hook_json(state, repo, hook), 201, {"Location": hook_json(state, repo, hook)["url"]}
+    )
+
+
+async def get_hook(request: Request) -> Response:
+    repo = _authorized(request, "read")
+    if isinstance(repo, Response):
+        return repo
+    hook = _hook(request, repo)
+    return not_found(DOC) if hook is None else gh_json(hook_json(state_of(request), repo, hook))
+
+
+async def update_hook(request: Request) -> Response:
+    repo = _authorized(request, "write")
+    if isinstance(repo, Response):
+        return repo
+    hook = _hook(request, repo)
+    if hook is None:
+        return not_found(DOC)
+    body = await _json_body(request)
+    config = body.get("config") or {}
+    hook.url = config.get("url", hook.url)
+    hook.secret = config.get("secret", hook.secret)
+    hook.content_type = config.get("content_type", hook.content_type)
+    hook.insecure_ssl = str(config.get("insecure_ssl", hook.insecure_ssl))
+    hook.events = list(body.get("events", hook.events))
+    hook.events += [e for e in body.get("add_events", []) if e not in hook.events]
+    hook.events = [e for e in hook.events if e not in body.get("remove_events", [])]
+    hook.active = bool(body.get("active", hook.active))
+    hook.updated_at = state_of(request).clock.now()
+    return gh_json(hook_json(state_of(request), repo, hook))
+
+
+async def delete_hook(request: Request) -> Response:
+    repo = _authorized(request, "write")
+    if isinstance(repo, Response):
+        return repo
+    if repo.hooks.pop(int(request.path_params["hook_id"]), None) is None:
+        return not_found(DOC)
+    return no_content()
+
+
+async def ping_hook(request: Request) -> Response:
+    repo = _authorized(request, "read")
+    if isinstance(repo, Response):
+        return repo
+    hook = _hook(request, repo)
+    if hook is None:
+        return not_found(DOC)
+    await run_in_threadpool(_ping, request, repo, hook)
+    return no_content()
+
+
+def _hook_deliveries(request: Request, repo: Repository) -> list[Delivery]:
+    hook_id = int(request.path_params["hook_id"])
+    return [
+        d
+        for d in reversed(state_of(request).deliveries)
+        if d.target_type == "repository" and d.hook_id == hook_id and d.target_id == repo.id
+    ]
+
+
+async def list_deliveries(request: Request) -> Response:
+    repo = _authorized(request, "read")
+    if isinstance(repo, Response):
+        return repo
+    page, headers = paginate(request, _hook_deliveries(request, repo))
+    return gh_json([delivery_item_json(d) for d in page], headers=headers)
+
+
+async def get_delivery(request: Request) -> Response:
+    repo = _authorized(request, "read")
+    if isinstance(repo, Response):
+        return repo
+    wanted = int(request.path_params["delivery_id"])
+    found = next((d for d in _hook_deliveries(request, repo) if d.id == wanted), None)
+    return not_found(DOC) if found is None else gh_json(delivery_json(found))
+
+
+async def redeliver(request: Request) -> Response:
+    repo = _authorized(request, "write")
+    if isinstance(repo, Response):
+        return repo
+    wanted = int(request.path_params["delivery_id"])
+    found = next((d for d in _hook_deliveries(request, repo) if d.id == wanted), None)
+    if found is None:
+        return not_found(DOC)
+    await run_in_threadpool(sim(request).deliverer.redeliver, found)
+    return gh_json({}, 202)
+
+
+HOOKS = "/api/v3/repos/{owner}/{repo}/hooks"
+HOOK = HOOKS + "/{hook_id:int}"
+routes = [
+    Route(HOOKS, list_hooks, methods=["GET"]),
+    Route(HOOKS, create_hook, methods=["POST"]),
+    Route(HOOK, get_hook, methods=["GET"]),
+    Route(HOOK, update_hook, methods=["PATCH"]),
+    Route(HOOK, delete_hook, methods=["DELETE"]),
+    Route(f"{HOOK}/pings", ping_hook, methods=["POST"]),
+    Route(f"{HOOK}/deliveries", list_deliveries, methods=["GET"]),
+    Route(HOOK + "/deliveries/{delivery_id:int}", get_delivery, methods=["GET"]),
+    Route(HOOK + "/deliveries/{delivery_id:int}/attempts", redeliver, methods=["POST"]),
+]

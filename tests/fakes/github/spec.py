@@ -1,0 +1,288 @@
+"""GitHub's published REST and webhook descriptions, and validation against them.
+
+The descriptions come from the npm packages `@octokit/openapi` and `@octokit/openapi-webhooks`,
+fetched with `npm pack` into `.cache/octokit/` (never committed) and loaded once per process.
+Validation is a small path matcher plus `jsonschema`; the REST description is OpenAPI 3.0, so its
+`nullable` keyword is rewritten to JSON Schema types first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CACHE_DIR = Path(os.environ.get("GITHUB_SIM_SPEC_CACHE", REPO_ROOT / ".cache" / "octokit"))
+# Pinned so that a fidelity result is reproducible; bump deliberately.
+REST_PACKAGE = "@octokit/openapi@23.0.2"
+WEBHOOKS_PACKAGE = "@octokit/openapi-webhooks@12.1.0"
+MEMBER = "package/generated/api.github.com.json"
+API_PREFIX = "/api/v3"
+REST_URI = "urn:github:rest"
+WEBHOOKS_URI = "urn:github:webhooks"
+# GitHub answers these on any endpoint even where the description does not list them.
+GENERIC_ERROR_STATUSES = frozenset({401, 403, 404, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class ValidationResult:
+    kind: str  # "response", "request" or "webhook"
+    key: str  # operationId, or webhook name such as "push" / "installation-created"
+    errors: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _fetch(package: str, dest: Path) -> Path:
+    """`npm pack` the package once and keep only the JSON description."""
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with (dest.parent / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers race for the same download
+        if dest.exists():
+            return dest
+        with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+            out = subprocess.run(
+                ["npm", "pack", package, "--silent"],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
+            with tarfile.open(tarball) as tar:
+                member = tar.extractfile(MEMBER)
+                assert member is not None, f"{MEMBER} missing from {package}"
+                part = dest.with_suffix(".part")
+                part.write_bytes(member.read())
+                part.replace(dest)
+    return dest
+
+
+def _nullable_to_jsonschema(node: Any) -> Any:
+    """OpenAPI 3.0 `nullable: true` -> JSON Schema, recursively (returns a new tree)."""
+    if isinstance(node, list):
+        return [_nullable_to_jsonschema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _nullable_to_jsonschema(value) for key, value in node.items()}
+    if out.get("nullable") is not True:
+        return out
+    del out["nullable"]
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    if isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+        return out
+    return {"anyOf": [out, {"type": "null"}]}
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{pattern}$")
+
+
+class RestSpec:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.registry: referencing.Registry[Any] = referencing.Registry().with_resource(
+            REST_URI, referencing.jsonschema.DRAFT4.create_resource(document)
+        )
+        # Literal paths must win over templated ones (`/user/installations` vs `/user/{x}`).
+        templates = sorted(document["paths"], key=lambda t: (t.count("{"), -len(t)))
+        self.matchers = [(_template_regex(t), t) for t in templates]
+
+    @classmethod
+    @functools.cache
+    def load(cls) -> RestSpec:
+        raw = json.loads(_fetch(REST_PACKAGE, CACHE_DIR / "api.github.com.json").read_text())
+        return cls(_nullable_to_jsonschema(raw))
+
+    def match(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+        path = path.removeprefix(API_PREFIX) or "/"
+        for regex, template in self.matchers:
+            if regex.match(path) and method.lower() in self.document["paths"][template]:
+                return template, self.document["paths"][template][method.lower()]
+        return None
+
+    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def _check(self, pointer: str, instance: Any) -> list[str]:
+        schema = {"$ref": f"{REST_URI}#{pointer}"}
+        validator = jsonschema.Draft4Validator(
+            schema, registry=self.registry, format_checker=jsonschema.FormatChecker()
+        )
+        return [_describe(e) for e in validator.iter_errors(instance)]
+
+    def validate_response(
+        self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> ValidationResult:
+        found = self.match(method, path)
+        if found is None:
+            return ValidationResult("response", f"{method} {path}", ["undocumented operation"])
+        template, op = found
+        result = ValidationResult("response", op["operationId"], detail=f"{status}")
+        responses = op["responses"]
+        key = str(status) if str(status) in responses else "default"
+        if key not in responses:
+            if status not in GENERIC_ERROR_STATUSES:
+                result.errors.append(f"status {status} not documented for {template}")
+                return result
+            pointer = "/components/schemas/basic-error"
+            return self._check_json(result, pointer, headers, body)
+        response = self._resolve(responses[key])
+        content = response.get("content") or {}
+        if not content:
+            if body.strip():
+                result.errors.append(f"status {status} documents no body but one was sent")
+            return result
+        media = next(iter(content))
+        ref = responses[key].get("$ref")
+        base = ref.removeprefix("#") if ref else f"/paths/{_esc(template)}/{method.lower()}"
+        pointer = f"{base}/content/{_esc(media)}/schema"
+        if not ref:
+            pointer = f"{base}/responses/{key}/content/{_esc(media)}/schema"
+        return self._check_json(result, pointer, headers, body)
+
+    def _check_json(
+        self, result: ValidationResult, pointer: str, headers: Mapping[str, str], body: bytes
+    ) -> ValidationResult:
+        ctype = _header(headers, "content-type")
+        if not ctype.startswith("application/json"):
+            result.errors.append(f"content-type {ctype!r} is not JSON")
+            return result
+        try:
+            instance = json.loads(body)
+        except ValueError as exc:
+            result.errors.append(f"body is not JSON: {exc}")
+            return result
+        result.errors.extend(self._check(pointer, instance))
+        return result
+
+    def validate_request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> ValidationResult:
+        """Check a client's request (NanoScale's, typically) against the description."""
+        found = self.match(method, path)
+        if found is None:
+            return ValidationResult("request", f"{method} {path}", ["undocumented operation"])
+        template, op = found
+        result = ValidationResult("request", op["operationId"])
+        for raw_param in op.get("parameters", []):
+            param = self._resolve(raw_param)
+            if param["in"] == "query" and param.get("required") and param["name"] not in query:
+                result.errors.append(f"missing required query parameter {param['name']}")
+        request_body = self._resolve(op.get("requestBody", {}))
+        if body.strip() and not request_body:
+            result.errors.append("operation takes no request body")
+        elif request_body:
+            if not body.strip():
+                if request_body.get("required"):
+                    result.errors.append("request body required")
+                return result
+            ref = op["requestBody"].get("$ref")
+            base = ref.removeprefix("#") if ref else f"/paths/{_esc(template)}/{method.lower()}"
+            base = base if ref else f"{base}/requestBody"
+            media = next(iter(request_body["content"]))
+            try:
+                instance = json.loads(body)
+            except ValueError as exc:
+                result.errors.append(f"request body is not JSON: {exc}")
+                return result
+            result.errors.extend(self._check(f"{base}/content/{_esc(media)}/schema", instance))
+        return result
+
+
+class WebhookSpec:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.registry: referencing.Registry[Any] = referencing.Registry().with_resource(
+            WEBHOOKS_URI, referencing.jsonschema.DRAFT202012.create_resource(document)
+        )
+
+    @classmethod
+    @functools.cache
+    def load(cls) -> WebhookSpec:
+        path = _fetch(WEBHOOKS_PACKAGE, CACHE_DIR / "webhooks.api.github.com.json")
+        return cls(json.loads(path.read_text()))
+
+    def validate(self, headers: Mapping[str, str], body: bytes) -> ValidationResult:
+        """Validate a delivery as sent on the wire: headers and raw body bytes."""
+        event = _header(headers, "x-github-event")
+        ctype = _header(headers, "content-type")
+        try:
+            if ctype.startswith("application/x-www-form-urlencoded"):
+                from urllib.parse import parse_qs
+
+                body = parse_qs(body.decode())["payload"][0].encode()
+            payload = json.loads(body)
+        except (ValueError, KeyError) as exc:
+            return ValidationResult("webhook", event, [f"payload unreadable: {exc}"])
+        action = payload.get("action") if isinstance(payload, dict) else None
+        name = event.replace("_", "-") + (f"-{action}" if action else "")
+        if name not in self.document["webhooks"]:
+            name = event.replace("_", "-")
+        result = ValidationResult("webhook", name)
+        hook = self.document["webhooks"].get(name)
+        if hook is None:
+            result.errors.append(f"unknown webhook {name}")
+            return result
+        op = hook["post"]
+        for param in op.get("parameters", []):
+            required_header = param["in"] == "header" and param.get("required")
+            if required_header and not _header(headers, param["name"]):
+                result.errors.append(f"missing header {param['name']}")
+        pointer = f"/webhooks/{_esc(name)}/post/requestBody/content/application~1json/schema"
+        validator = jsonschema.Draft202012Validator(
+            {"$ref": f"{WEBHOOKS_URI}#{pointer}"},
+            registry=self.registry,
+            format_checker=jsonschema.FormatChecker(),
+        )
+        result.errors.extend(_describe(e) for e in validator.iter_errors(payload))
+        return result
+
+
+def _esc(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), "")
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    best = jsonschema.exceptions.best_match([error, *(error.context or [])]) or error
+    where = "/".join(str(p) for p in best.absolute_path) or "<root>"
+    return f"{where}: {best.message[:300]}"
