@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from nanoscale import __version__
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
+from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.errors import NanoScaleError, RateLimited
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.state.context = ctx
     _install_error_handlers(app)
     app.include_router(api_router)
+    install_dashboard(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     return app

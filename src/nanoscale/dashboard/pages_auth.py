@@ -1,0 +1,139 @@
+"""/setup (first admin), /login and /logout."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from nanoscale.accounts import service as accounts
+from nanoscale.accounts.sessions import SESSION_COOKIE
+from nanoscale.dashboard.templating import render
+from nanoscale.dashboard.web import (
+    PRE_SESSION_COOKIE,
+    Ctx,
+    DashboardRoute,
+    Db,
+    Form,
+    PreSessionForm,
+    SignedIn,
+    field_errors,
+    form_text,
+    optional_session,
+    pre_session_token,
+    redirect,
+    session_token,
+    set_pre_session_cookie,
+)
+from nanoscale.errors import NanoScaleError, RateLimited
+from nanoscale.settings import Settings
+
+router = APIRouter(route_class=DashboardRoute)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(value: str) -> str:
+    """Only same-site paths: `//host` or a scheme would make /login an open redirect."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _start_session(response: Response, result: accounts.LoginResult, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        expires=result.session.expires_at,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookies_secure,
+        path="/",
+    )
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/")
+
+
+def _pre_session_page(
+    request: Request, ctx: Ctx, name: str, status: int = 200, **values: object
+) -> HTMLResponse:
+    token = pre_session_token(request)
+    response = render(request, name, status_code=status, **values)
+    set_pre_session_cookie(response, token, secure=ctx.settings.cookies_secure)
+    return response
+
+
+@router.get("/setup", response_class=HTMLResponse)
+def setup_page(request: Request, db: Db, ctx: Ctx) -> Response:
+    if not accounts.needs_setup(db):
+        return redirect("/login")
+    return _pre_session_page(request, ctx, "auth/setup.html", username="", errors={})
+
+
+@router.post("/setup", response_class=HTMLResponse)
+def setup_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Response:
+    username = form_text(form, "username")
+    password = str(form.get("password") or "")
+    if password != str(form.get("password_confirm") or ""):
+        errors = {"password_confirm": "the passwords do not match"}
+        return _pre_session_page(
+            request, ctx, "auth/setup.html", 422, username=username, errors=errors
+        )
+    try:
+        result = accounts.setup_admin(
+            db, settings=ctx.settings, username=username, password=password, ip=_client_ip(request)
+        )
+    except NanoScaleError as exc:
+        if exc.code == "setup_done":
+            return redirect("/login")
+        return _pre_session_page(
+            request, ctx, "auth/setup.html", exc.status, username=username, errors=field_errors(exc)
+        )
+    response = redirect("/")
+    _start_session(response, result, ctx.settings)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, db: Db, ctx: Ctx, next: str = "/") -> Response:
+    if accounts.needs_setup(db):
+        return redirect("/setup")
+    if optional_session(request, db, ctx) is not None:
+        return redirect(_safe_next(next))
+    return _pre_session_page(
+        request, ctx, "auth/login.html", username="", next=_safe_next(next), errors={}
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Response:
+    username = form_text(form, "username")
+    target = _safe_next(form_text(form, "next") or "/")
+    try:
+        result = accounts.login(
+            db,
+            settings=ctx.settings,
+            username=username,
+            password=str(form.get("password") or ""),
+            ip=_client_ip(request),
+            previous_token=session_token(request) or None,
+        )
+    except NanoScaleError as exc:
+        message = exc.message
+        if isinstance(exc, RateLimited):
+            message = f"too many failed attempts; try again in {exc.retry_after} seconds"
+        return _pre_session_page(
+            request, ctx, "auth/login.html", exc.status, username=username, next=target,
+            errors={"_form": message},
+        )  # fmt: skip
+    response = redirect(target)
+    _start_session(response, result, ctx.settings)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db, info: SignedIn, _form: Form) -> Response:
+    accounts.logout(db, token=session_token(request), user=info.user, ip=_client_ip(request))
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,77 @@
+// NanoScale dashboard enhancements. Every form works without this file; it adds the theme
+// toggle, command presets, extra env var rows and the live log stream.
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var saved = null;
+  try { saved = localStorage.getItem("nanoscale-theme"); } catch (e) { /* storage disabled */ }
+  if (saved === "light" || saved === "dark") root.setAttribute("data-theme", saved);
+
+  function setupThemeToggle(button) {
+    function sync() {
+      var light = root.getAttribute("data-theme") === "light";
+      button.textContent = light ? "Dark theme" : "Light theme";
+      button.setAttribute("aria-pressed", String(light));
+    }
+    button.addEventListener("click", function () {
+      var next = root.getAttribute("data-theme") === "light" ? "dark" : "light";
+      root.setAttribute("data-theme", next);
+      try { localStorage.setItem("nanoscale-theme", next); } catch (e) { /* ignore */ }
+      sync();
+    });
+    sync();
+  }
+
+  function setupPresets(select) {
+    var presets = JSON.parse(select.getAttribute("data-presets") || "{}");
+    select.addEventListener("change", function () {
+      var preset = presets[select.value];
+      if (!preset) return;
+      Object.keys(preset.fields).forEach(function (name) {
+        var input = select.form.elements.namedItem(name);
+        if (input) input.value = preset.fields[name];
+      });
+    });
+  }
+
+  function setupEnvEditor(fieldset) {
+    var button = fieldset.querySelector("[data-env-add]");
+    var template = fieldset.querySelector("template[data-env-template]");
+    if (!button || !template) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var row = template.content.firstElementChild.cloneNode(true);
+      button.parentElement.before(row);
+      row.querySelector("input").focus();
+    });
+  }
+
+  // Follows a deployment's log over SSE; the server ends the stream when the deployment is done.
+  function streamLog(pre) {
+    var src = pre.getAttribute("data-log-src");
+    if (!src || pre.getAttribute("data-log-state") !== "streaming" || !window.EventSource) return;
+    pre.textContent = "";
+    var source = new EventSource(src, { withCredentials: true });
+    function append(text) {
+      var follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+      pre.textContent += text;
+      if (follow) pre.scrollTop = pre.scrollHeight;
+    }
+    source.onmessage = function (event) { append(event.data + "\n"); };
+    source.addEventListener("log", function (event) { append(event.data + "\n"); });
+    function finish() {
+      source.close();
+      pre.setAttribute("data-log-state", "done");
+    }
+    source.addEventListener("end", finish);
+    source.addEventListener("done", finish);
+    source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(); };
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-theme-toggle]").forEach(setupThemeToggle);
+    document.querySelectorAll("select[data-presets]").forEach(setupPresets);
+    document.querySelectorAll("[data-env-editor]").forEach(setupEnvEditor);
+    document.querySelectorAll("pre[data-log-src]").forEach(streamLog);
+  });
+})();
