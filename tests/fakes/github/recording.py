@@ -41,8 +41,10 @@ class SpecRecorder:
     ) -> ValidationResult:
         return self._keep(RestSpec.load().validate_request(method, path, query, headers, body))
 
-    def check_webhook(self, headers: dict[str, str], body: bytes) -> ValidationResult:
-        return self._keep(WebhookSpec.load().validate(headers, body))
+    def check_webhook(
+        self, headers: dict[str, str], body: bytes, *, signed: bool = True
+    ) -> ValidationResult:
+        return self._keep(WebhookSpec.load().validate(headers, body, signed=signed))
 
     @property
     def failures(self) -> list[ValidationResult]:
