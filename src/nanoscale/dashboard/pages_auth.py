@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import service as accounts
-from nanoscale.accounts.sessions import SESSION_COOKIE
+from nanoscale.api.deps import clear_session_cookie, set_session_cookie
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     PRE_SESSION_COOKIE,
@@ -16,6 +16,7 @@ from nanoscale.dashboard.web import (
     Form,
     PreSessionForm,
     SignedIn,
+    client_ip,
     field_errors,
     form_text,
     optional_session,
@@ -30,10 +31,6 @@ from nanoscale.settings import Settings
 router = APIRouter(route_class=DashboardRoute)
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _safe_next(value: str) -> str:
     """Only same-site paths: `//host` or a scheme would make /login an open redirect."""
     if value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -42,15 +39,7 @@ def _safe_next(value: str) -> str:
 
 
 def _start_session(response: Response, result: accounts.LoginResult, settings: Settings) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        expires=result.session.expires_at,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookies_secure,
-        path="/",
-    )
+    set_session_cookie(response, settings=settings, result=result)
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
 
 
@@ -81,7 +70,7 @@ def setup_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
         )
     try:
         result = accounts.setup_admin(
-            db, settings=ctx.settings, username=username, password=password, ip=_client_ip(request)
+            db, settings=ctx.settings, username=username, password=password, ip=client_ip(request)
         )
     except NanoScaleError as exc:
         if exc.code == "setup_done":
@@ -115,7 +104,7 @@ def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
             settings=ctx.settings,
             username=username,
             password=str(form.get("password") or ""),
-            ip=_client_ip(request),
+            ip=client_ip(request),
             previous_token=session_token(request) or None,
         )
     except NanoScaleError as exc:
@@ -132,8 +121,8 @@ def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
 
 
 @router.post("/logout")
-def logout(request: Request, db: Db, info: SignedIn, _form: Form) -> Response:
-    accounts.logout(db, token=session_token(request), user=info.user, ip=_client_ip(request))
+def logout(request: Request, db: Db, ctx: Ctx, info: SignedIn, _form: Form) -> Response:
+    accounts.logout(db, token=session_token(request), user=info.user, ip=client_ip(request))
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response, settings=ctx.settings)
     return response

@@ -5,11 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from nanoscale.dashboard import pages_auth
+from nanoscale.dashboard import (
+    pages_auth,
+    pages_overview,
+    pages_project,
+    pages_project_actions,
+    pages_projects,
+    pages_settings,
+)
 from nanoscale.dashboard.templating import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
-router.include_router(pages_auth.router)
+for module in (
+    pages_auth,
+    pages_overview,
+    pages_projects,
+    pages_project,
+    pages_project_actions,
+    pages_settings,
+):
+    router.include_router(module.router)
 
 
 def install_dashboard(app: FastAPI) -> None:

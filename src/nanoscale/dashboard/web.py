@@ -11,21 +11,23 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo, resolve_session
-from nanoscale.api.deps import get_context, get_db
+from nanoscale.api.deps import DbSession, client_ip, get_context
 from nanoscale.context import AppContext
 from nanoscale.dashboard.templating import render
 from nanoscale.errors import NanoScaleError
+
+__all__ = ["client_ip"]
 
 # Login and setup happen before a session exists: their forms carry a token that must match
 # this cookie (double submit), on top of the Origin check.
 PRE_SESSION_COOKIE = "nanoscale_form"
 
-Db = Annotated[Session, Depends(get_db)]
+# Commits before the response is sent, so a redirect never outruns its own write.
+Db = DbSession
 Ctx = Annotated[AppContext, Depends(get_context)]
 
 

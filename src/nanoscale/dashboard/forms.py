@@ -1,0 +1,76 @@
+"""Project form parsing: HTML form fields to the services' typed input, and errors back to
+fields. Env var values only travel inward; nothing here puts a value into a page."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from nanoscale.dashboard.presets import COMMAND_FIELDS, apply_preset
+from nanoscale.errors import InvalidInput, NanoScaleError
+from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+
+ModelT = TypeVar("ModelT", ProjectCreate, ProjectUpdate)
+TEXT_FIELDS = ("name", "repo_url", "branch", "root_directory", "domain", *COMMAND_FIELDS)
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """The form's plain text fields (never env var values), with the preset's defaults."""
+    values = {}
+    for name in (*TEXT_FIELDS, "preset"):
+        raw = form.get(name)
+        if isinstance(raw, str):
+            values[name] = raw.strip()
+    return apply_preset(values, values.get("preset", ""))
+
+
+def env_patch(form: FormData, *, new_project: bool = False) -> dict[str, str | None]:
+    """Rows of env_key/env_value: a value sets the key, an empty value keeps what is stored
+    (a new project has nothing stored, so there it is an error), a ticked env_remove deletes."""
+    keys = [k.strip() if isinstance(k, str) else "" for k in form.getlist("env_key")]
+    vals = [v if isinstance(v, str) else "" for v in form.getlist("env_value")]
+    patch: dict[str, str | None] = {}
+    for key, value in zip(keys, vals, strict=False):
+        if key and value:
+            patch[key] = value
+        elif key and new_project:
+            raise InvalidInput(f"give {key[:64]} a value, or clear its name", field="env_vars")
+    for removed in form.getlist("env_remove"):
+        if isinstance(removed, str) and removed:
+            patch[removed] = None
+    return patch
+
+
+def _optional(values: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: values[name] for name in names if name in values}
+
+
+def project_create(values: dict[str, str], env: dict[str, str | None]) -> ProjectCreate:
+    data = _optional(values, ("name", "repo_url", "branch", "root_directory", *COMMAND_FIELDS))
+    data["env_vars"] = {k: v for k, v in env.items() if v is not None}
+    return _validated(ProjectCreate, data)
+
+
+def project_update(values: dict[str, str], env: dict[str, str | None]) -> ProjectUpdate:
+    data = _optional(values, ("branch", "root_directory", "domain", *COMMAND_FIELDS))
+    data["env_vars"] = env or None
+    return _validated(ProjectUpdate, data)
+
+
+def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else None
+        raise InvalidInput(first["msg"], field=field) from None
+
+
+def errors_for(exc: NanoScaleError) -> dict[str, str]:
+    """{field: message}; env var problems show under the env editor, the rest above the form."""
+    field = exc.field or "_form"
+    if field.startswith("env_vars"):
+        field = "env_vars"
+    return {field: exc.message}

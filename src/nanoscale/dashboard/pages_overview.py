@@ -1,0 +1,77 @@
+"""`/`: project counts by status, the latest deployments across the user's projects, health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from nanoscale.api.health import health as orchestrator_health
+from nanoscale.context import AppContext
+from nanoscale.dashboard.templating import render
+from nanoscale.dashboard.views import DeploymentRow, deployment_row, project_badge
+from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, SignedIn
+from nanoscale.deployments import service as deployments
+from nanoscale.projects import service as projects
+
+router = APIRouter(route_class=DashboardRoute)
+
+FEED_SIZE = 10
+
+
+@dataclass(frozen=True)
+class HealthItem:
+    name: str
+    state: str
+    detail: str
+
+
+def health_items(ctx: AppContext) -> list[HealthItem]:
+    api = orchestrator_health(ctx)
+    items = [
+        HealthItem(
+            "Orchestrator", "ok" if api.status == "ok" else "failed", f"database {api.database}"
+        )
+    ]
+    proxy: Any = ctx.components.get("proxy")
+    if ctx.settings.proxy == "none" or proxy is None:
+        items.append(
+            HealthItem("Proxy", "none", "no reverse proxy configured (NANOSCALE_PROXY=none)")
+        )
+    else:
+        healthy = bool(proxy.healthy())
+        items.append(
+            HealthItem(
+                "Proxy",
+                "ok" if healthy else "unreachable",
+                f"Caddy admin at {ctx.settings.caddy_admin}",
+            )
+        )
+    worker_state = "ok" if ctx.components.get("worker") is not None else "none"
+    worker_detail = (
+        "running" if worker_state == "ok" else "disabled (NANOSCALE_WORKER_ENABLED=false)"
+    )
+    items.append(HealthItem("Deploy worker", worker_state, worker_detail))
+    return items
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+    counts = {"live": 0, "building": 0, "failed": 0, "stopped": 0}
+    feed: list[DeploymentRow] = []
+    visible = projects.list_projects(db, user=info.user)
+    for project in visible:
+        counts[project_badge(project, deploying=deployments.has_active(db, project.id))] += 1
+        recent = deployments.list_deployments(db, project_id=project.id, limit=FEED_SIZE)
+        feed.extend(deployment_row(d, project.name) for d in recent)
+    feed.sort(key=lambda row: row.created_at, reverse=True)
+    return render(
+        request,
+        "overview.html",
+        nav="overview",
+        counts={**counts, "total": len(visible)},
+        feed=feed[:FEED_SIZE],
+        health=health_items(ctx),
+    )

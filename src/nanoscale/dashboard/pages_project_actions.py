@@ -1,0 +1,90 @@
+"""Project actions posted from its tabs: redeploy, roll back, save settings, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from nanoscale.dashboard import forms
+from nanoscale.dashboard.project_view import load_project, settings_context
+from nanoscale.dashboard.templating import render
+from nanoscale.dashboard.web import (
+    Ctx,
+    DashboardRoute,
+    Db,
+    Form,
+    SignedIn,
+    client_ip,
+    form_text,
+    redirect,
+)
+from nanoscale.deployments import service as deployments
+from nanoscale.errors import NanoScaleError
+from nanoscale.projects import service as projects
+
+router = APIRouter(route_class=DashboardRoute)
+
+
+def _overview_with_error(
+    request: Request, db: Db, info: SignedIn, project_id: str, exc: NanoScaleError
+) -> HTMLResponse:
+    view = load_project(db, user=info.user, project_id=project_id)
+    context = view.context("overview")
+    context["errors"] = {"_form": exc.message}
+    return render(request, "projects/tab_overview.html", status_code=exc.status, **context)
+
+
+@router.post("/projects/{project_id}/redeploy")
+def redeploy(request: Request, db: Db, info: SignedIn, _form: Form, project_id: str) -> Response:
+    project = projects.get_project(db, user=info.user, project_id=project_id)
+    deployment = deployments.request_deployment(
+        db, project=project, commit_sha=None, trigger="manual"
+    )
+    return redirect(f"/projects/{project.id}/deployments/{deployment.id}")
+
+
+@router.post("/projects/{project_id}/rollback")
+def rollback(request: Request, db: Db, info: SignedIn, form: Form, project_id: str) -> Response:
+    project = projects.get_project(db, user=info.user, project_id=project_id)
+    try:
+        deployment = deployments.rollback(
+            db, project=project, deployment_id=form_text(form, "deployment_id")
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        return _overview_with_error(request, db, info, project_id, exc)
+    return redirect(f"/projects/{project.id}/deployments/{deployment.id}")
+
+
+@router.post("/projects/{project_id}/settings", response_class=HTMLResponse)
+def save_settings(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
+) -> Response:
+    values = forms.form_values(form)
+    try:
+        data = forms.project_update(values, forms.env_patch(form))
+        projects.update_project(
+            db, ctx=ctx, user=info.user, project_id=project_id, data=data, ip=client_ip(request)
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        view = load_project(db, user=info.user, project_id=project_id)
+        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context.update(values=values, errors=forms.errors_for(exc))
+        return render(request, "projects/tab_settings.html", status_code=exc.status, **context)
+    return redirect(f"/projects/{project_id}/settings?saved=1")
+
+
+@router.post("/projects/{project_id}/delete", response_class=HTMLResponse)
+def delete(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
+) -> Response:
+    view = load_project(db, user=info.user, project_id=project_id)
+    if form_text(form, "confirm_name") != view.project.name:
+        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
+        return render(request, "projects/tab_settings.html", status_code=422, **context)
+    projects.delete_project(
+        db, ctx=ctx, user=info.user, project_id=project_id, ip=client_ip(request)
+    )
+    return redirect("/projects?deleted=1")

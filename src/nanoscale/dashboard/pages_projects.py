@@ -1,0 +1,63 @@
+"""`/projects` (list) and `/projects/new` (create, then the first deployment)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from nanoscale.dashboard import forms
+from nanoscale.dashboard.presets import PRESETS
+from nanoscale.dashboard.templating import render
+from nanoscale.dashboard.views import project_badge
+from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, client_ip, redirect
+from nanoscale.deployments import service as deployments
+from nanoscale.errors import NanoScaleError
+from nanoscale.projects import service as projects
+
+router = APIRouter(route_class=DashboardRoute)
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def project_list(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
+    rows = []
+    for project in projects.list_projects(db, user=info.user):
+        latest = deployments.list_deployments(db, project_id=project.id, limit=1)
+        rows.append(
+            {
+                "project": project,
+                "status": project_badge(project, deploying=deployments.has_active(db, project.id)),
+                "commit_sha": latest[0].commit_sha if latest else None,
+                "url": project.url,
+            }
+        )
+    notice = "Project deleted." if request.query_params.get("deleted") else None
+    return render(request, "projects/list.html", nav="projects", rows=rows, notice=notice)
+
+
+def _new_page(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> HTMLResponse:
+    return render(
+        request, "projects/new.html", status_code=status, nav="projects", values=values,
+        errors=errors, presets=PRESETS,
+    )  # fmt: skip
+
+
+@router.get("/projects/new", response_class=HTMLResponse)
+def new_project_page(request: Request, info: SignedIn) -> HTMLResponse:
+    return _new_page(request, {"branch": "main"}, {})
+
+
+@router.post("/projects/new", response_class=HTMLResponse)
+def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
+    values = forms.form_values(form)
+    try:
+        data = forms.project_create(values, forms.env_patch(form, new_project=True))
+        project = projects.create_project(
+            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
+        )
+        deployments.request_deployment(db, project=project, commit_sha=None, trigger="create")
+    except NanoScaleError as exc:
+        db.rollback()
+        return _new_page(request, values, forms.errors_for(exc), exc.status)
+    return redirect(f"/projects/{project.id}")

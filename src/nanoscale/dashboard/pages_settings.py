@@ -1,0 +1,106 @@
+"""`/settings`: change password; for admins, list, add and remove users; the version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from nanoscale.accounts import users
+from nanoscale.accounts.sessions import SessionInfo
+from nanoscale.dashboard.templating import render
+from nanoscale.dashboard.web import (
+    DashboardRoute,
+    Db,
+    Form,
+    SignedIn,
+    client_ip,
+    field_errors,
+    form_text,
+    redirect,
+)
+from nanoscale.errors import Forbidden, NanoScaleError
+
+router = APIRouter(route_class=DashboardRoute)
+
+NOTICES = {
+    "password": "Your password was changed. Other sessions were signed out.",
+    "user_added": "User added.",
+    "user_removed": "User removed.",
+}
+
+
+def _page(
+    request: Request, db: Db, info: SessionInfo, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "nav": "settings",
+        "users": users.list_users(db) if info.user.is_admin else [],
+        "pw_errors": {},
+        "user_errors": {},
+        "user_values": {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    context.update(extra)
+    return render(request, "settings.html", status_code=status, **context)
+
+
+def _admin(info: SessionInfo) -> None:
+    if not info.user.is_admin:
+        raise Forbidden("only admins can manage users", code="admin_required")
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
+    return _page(request, db, info)
+
+
+@router.post("/settings/password", response_class=HTMLResponse)
+def change_password(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+    try:
+        users.change_password(
+            db,
+            user=info.user,
+            current_password=str(form.get("current_password") or ""),
+            new_password=str(form.get("new_password") or ""),
+            keep_session_id=info.id,
+            ip=client_ip(request),
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
+    return redirect("/settings?done=password")
+
+
+@router.post("/settings/users", response_class=HTMLResponse)
+def add_user(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+    _admin(info)
+    username = form_text(form, "username")
+    try:
+        users.create_user(
+            db,
+            actor=info.user,
+            username=username,
+            password=str(form.get("password") or ""),
+            is_admin=form.get("is_admin") == "1",
+            ip=client_ip(request),
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        values = {"username": username}
+        return _page(
+            request, db, info, exc.status, user_errors=field_errors(exc), user_values=values
+        )
+    return redirect("/settings?done=user_added")
+
+
+@router.post("/settings/users/{user_id}/delete", response_class=HTMLResponse)
+def remove_user(request: Request, db: Db, info: SignedIn, _form: Form, user_id: str) -> Response:
+    _admin(info)
+    try:
+        users.delete_user(db, actor=info.user, user_id=user_id, ip=client_ip(request))
+    except NanoScaleError as exc:
+        db.rollback()
+        return _page(request, db, info, exc.status, user_errors={"_form": exc.message})
+    return redirect("/settings?done=user_removed")

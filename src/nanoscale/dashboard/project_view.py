@@ -1,0 +1,87 @@
+"""Everything a project page shows, gathered through the projects and deployments services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from nanoscale.accounts.models import User
+from nanoscale.context import AppContext
+from nanoscale.dashboard.presets import COMMAND_FIELDS, PRESETS
+from nanoscale.dashboard.views import (
+    DeploymentRow,
+    deployment_row,
+    deployment_steps,
+    latest_live,
+    project_badge,
+)
+from nanoscale.deployments import service as deployments
+from nanoscale.deployments.logs import log_text
+from nanoscale.errors import NotFound
+from nanoscale.projects import secrets
+from nanoscale.projects import service as projects
+from nanoscale.projects.models import Project
+
+HISTORY_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    project: Project
+    rows: list[DeploymentRow]
+    status: str
+
+    def context(self, tab: str) -> dict[str, Any]:
+        """The template context every project tab shares."""
+        current = latest_live(self.rows)
+        return {
+            "nav": "projects",
+            "tab": tab,
+            "project": self.project,
+            "status": self.status,
+            "url": self.project.url,
+            "current": current,
+            "deployments": self.rows,
+            "rollback_targets": [r for r in self.rows if r.state == "live" and r is not current],
+            "errors": {},
+            "notice": None,
+        }
+
+
+def load_project(db: Session, *, user: User, project_id: str) -> ProjectView:
+    project = projects.get_project(db, user=user, project_id=project_id)
+    history = deployments.list_deployments(db, project_id=project.id, limit=HISTORY_SIZE)
+    rows = [deployment_row(d, project.name) for d in history]
+    deploying = any(row.active for row in rows)
+    return ProjectView(
+        project=project, rows=rows, status=project_badge(project, deploying=deploying)
+    )
+
+
+def deployment_context(db: Session, view: ProjectView, deployment_id: str) -> dict[str, Any]:
+    """One deployment's steps and stored log (404 unless it belongs to this project)."""
+    deployment = deployments.get_deployment(db, deployment_id)
+    if deployment.project_id != view.project.id:
+        raise NotFound("no such deployment", code="deployment_not_found")
+    row = deployment_row(deployment, view.project.name)
+    return {
+        "latest": row,
+        "latest_active": row.active,
+        "steps": deployment_steps(deployment),
+        "log_text": log_text(db, deployment.id),
+        "log_src": f"/api/deployments/{deployment.id}/logs",
+    }
+
+
+def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
+    """Current settings for the form. Env vars: names only, values stay on the server."""
+    fields = ("branch", "domain", "root_directory", *COMMAND_FIELDS)
+    values = {name: getattr(project, name) or "" for name in fields}
+    return {
+        "values": values,
+        "env_keys": secrets.env_var_keys(project, keyring=ctx.keyring),
+        "presets": PRESETS,
+        "delete_errors": {},
+    }

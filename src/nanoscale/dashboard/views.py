@@ -1,0 +1,112 @@
+"""Presentation of service records: badges, step timelines and feed rows.
+
+Pure functions over what the services return; they decide how things look, never what
+happens. Deployment steps come from the per-step timestamps the engine writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from nanoscale.deployments.models import ACTIVE_STATES, Deployment
+from nanoscale.projects.models import Project
+
+BUILDING_STATUSES = {"queued", "building", "deploying", "fetching", "starting"}
+
+
+def project_badge(project: Project, *, deploying: bool) -> str:
+    """One of live / building / failed / stopped for the status badge."""
+    status = (project.status or "").lower()
+    if deploying or status in BUILDING_STATUSES:
+        return "building"
+    if status in {"live", "failed"}:
+        return status
+    return "stopped"
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    id: str
+    project_id: str
+    project_name: str
+    commit_sha: str | None
+    commit_message: str | None
+    trigger: str
+    state: str
+    created_at: datetime
+    finished_at: datetime | None
+    error_message: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def deployment_row(deployment: Deployment, project_name: str = "") -> DeploymentRow:
+    correlation = deployment.correlation or {}
+    message = correlation.get("commit_message")
+    return DeploymentRow(
+        id=deployment.id,
+        project_id=deployment.project_id,
+        project_name=project_name,
+        commit_sha=deployment.commit_sha,
+        commit_message=message if isinstance(message, str) else None,
+        trigger=deployment.trigger,
+        state=deployment.state,
+        created_at=deployment.queued_at,
+        finished_at=deployment.finished_at,
+        error_message=deployment.error_message,
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    state: str  # pending, running, done, failed, cancelled, skipped
+    duration: str
+
+
+_STEPS: tuple[tuple[str, str], ...] = (
+    ("queue", "queued_at"),
+    ("fetch", "fetching_at"),
+    ("build", "building_at"),
+    ("start", "starting_at"),
+)
+
+
+def deployment_steps(deployment: Deployment) -> list[Step]:
+    """queue → fetch → build → start (start includes the health check and proxy switch)."""
+    marks: list[datetime | None] = [getattr(deployment, attr) for _, attr in _STEPS]
+    ends = [*marks[1:], deployment.finished_at]
+    begun = [i for i, mark in enumerate(marks) if mark is not None]
+    last = begun[-1] if begun else -1
+    steps = []
+    for i, (name, _attr) in enumerate(_STEPS):
+        state = _step_state(deployment.state, i, last, ends[i] is not None)
+        steps.append(Step(name=name, state=state, duration=_duration(marks[i], ends[i])))
+    return steps
+
+
+def _step_state(deployment_state: str, index: int, last: int, ended: bool) -> str:
+    if index > last:
+        return "pending" if deployment_state in ACTIVE_STATES else "skipped"
+    if index < last or (ended and deployment_state == "live"):
+        return "done"
+    if deployment_state in ACTIVE_STATES:
+        return "running"
+    return {"live": "done", "failed": "failed", "cancelled": "cancelled"}.get(
+        deployment_state, "skipped"
+    )
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    seconds = max((end - start).total_seconds(), 0.0)
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m {int(seconds % 60)}s"
+
+
+def latest_live(rows: Iterable[DeploymentRow]) -> DeploymentRow | None:
+    return next((row for row in rows if row.state == "live"), None)
