@@ -50,7 +50,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
         self.recorder = recorder
         if recorder is not None:
             self.deliverer.listeners.append(
-                lambda d: recorder.check_webhook(d.request_headers, d.body)
+                lambda d: recorder.check_webhook(d.request_headers, d.body, signed=bool(d.secret))
             )
         self.app = self._build_app()
 

@@ -15,7 +15,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from .state import App
+from .simulator import GitHubSimulator
+from .state import Account, App, Installation, Repository
+
+CALLBACK = "http://127.0.0.1:9/github/callback"
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,30 @@ def git(
     return subprocess.run(
         ["git", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+@dataclass
+class World:
+    """A small world most focused tests start from."""
+
+    alice: Account
+    bob: Account
+    org: Account
+    private: Repository  # alice/app, private
+    public: Repository  # alice/site, public
+    app: App
+    installation: Installation  # the App on alice's account, all repositories
+
+
+def small_world(sim: GitHubSimulator, *, webhook_url: str | None = None) -> World:
+    alice, bob = sim.add_user("alice"), sim.add_user("bob")
+    org = sim.add_org("acme", admins=[alice], members=[bob])
+    private = sim.add_repo(alice, "app", private=True)
+    public = sim.add_repo(alice, "site", private=False)
+    app = sim.add_app(alice, "nanoscale", webhook_url=webhook_url, callback_urls=[CALLBACK])
+    installation = sim.install(app, alice)
+    return World(alice, bob, org, private, public, app, installation)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
