@@ -41,6 +41,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
+        if first.get("type") == "json_invalid":  # not JSON at all: a malformed request
+            return _error(400, "malformed_body", "the request body is not valid JSON", None)
         # Input values are deliberately not echoed: they may be secrets.
         return _error(422, "invalid_input", str(first.get("msg", "invalid input")), field)
 

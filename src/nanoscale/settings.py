@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     session_absolute_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    # Projects get a platform-allocated port from this range (never two on one port).
+    port_range_start: int = Field(default=20000, ge=1024, le=65535)
+    port_range_end: int = Field(default=29999, ge=1024, le=65535)
 
     runtime: Literal["process", "systemd"] = "process"
     proxy: Literal["caddy", "none"] = "none"
@@ -99,6 +103,14 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL such as https://deploy.example.com")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _port_range(self) -> Settings:
+        if self.port_range_start > self.port_range_end:
+            raise ValueError(
+                "NANOSCALE_PORT_RANGE_START must not be greater than NANOSCALE_PORT_RANGE_END"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

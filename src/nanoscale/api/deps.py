@@ -1,13 +1,31 @@
-"""FastAPI dependencies shared by the JSON routes and the dashboard."""
+"""FastAPI dependencies shared by the JSON routes and the dashboard.
+
+`current_user` accepts either `Authorization: Bearer <API token>` (no CSRF needed) or the
+`nanoscale_session` cookie, in which case unsafe methods must also pass the CSRF checks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from nanoscale.accounts import service, tokens
+from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, check_csrf
+from nanoscale.accounts.models import User
+from nanoscale.accounts.service import LoginResult
+from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
 from nanoscale.context import AppContext
+from nanoscale.errors import Forbidden, Unauthenticated
+from nanoscale.logs import get_logger
+from nanoscale.settings import Settings
+
+log = get_logger("nanoscale.api.auth")
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def get_context(request: Request) -> AppContext:
@@ -27,3 +45,108 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# scope="function": commit (or roll back) before the response is sent, so a client never
+# sees success for a change that then fails to commit.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
+
+
+async def presented_csrf_token(request: Request) -> str | None:
+    """The CSRF token a request carries: the X-CSRF-Token header, else a form field."""
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None or request.method in SAFE_METHODS:
+        return header
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        value = (await request.form()).get(CSRF_FORM_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+@dataclass(frozen=True)
+class Auth:
+    user: User
+    session: SessionInfo | None  # None when authenticated by an API token
+
+
+def current_auth(
+    request: Request,
+    db: DbSession,
+    ctx: Context,
+    csrf_token: Annotated[str | None, Depends(presented_csrf_token)],
+) -> Auth:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        return Auth(user=_bearer_user(db, authorization), session=None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("log in first (POST /api/auth/login) or send an API token")
+    info = service.resolve_session(db, settings=ctx.settings, token=cookie)
+    if info is None:
+        raise Unauthenticated("your session has expired; log in again", code="session_expired")
+    if request.method not in SAFE_METHODS:
+        check_csrf(
+            expected=info.csrf_token,
+            presented=csrf_token,
+            origin=request.headers.get("origin"),
+            referer=request.headers.get("referer"),
+            public_base_url=ctx.settings.resolved_public_base_url,
+            request_url=str(request.base_url),
+        )
+    return Auth(user=info.user, session=info)
+
+
+def _bearer_user(db: Session, authorization: str) -> User:
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("use `Authorization: Bearer <API token>`", code="token_invalid")
+    user = tokens.authenticate_token(db, secret=secret.strip())
+    if user is None:
+        log.warning("auth.token.rejected")
+        raise Unauthenticated("invalid, revoked or expired API token", code="token_invalid")
+    return user
+
+
+CurrentAuth = Annotated[Auth, Depends(current_auth)]
+
+
+def current_user(auth: CurrentAuth) -> User:
+    return auth.user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("only admins can do this", code="admin_required")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def set_session_cookie(response: Response, *, settings: Settings, result: LoginResult) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        expires=result.session.expires_at,
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, *, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax"
+    )

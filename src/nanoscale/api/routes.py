@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from nanoscale.api import health
+from nanoscale.api import auth, health, projects, tokens, users
 
 router = APIRouter(prefix="/api")
 router.include_router(health.router)
+router.include_router(auth.router)
+router.include_router(users.router)
+router.include_router(tokens.router)
+router.include_router(projects.router)

@@ -8,6 +8,10 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nanoscale.db.base import Base, UTCDateTime, new_id, utcnow
+from nanoscale.keys import register_encrypted_column
+
+ENV_VARS_CONTEXT = "projects.env_vars:{id}"
+GIT_PASSWORD_CONTEXT = "projects.git_password:{id}"  # noqa: S105 - a context label
 
 
 class Project(Base):
@@ -31,6 +35,17 @@ class Project(Base):
     git_username: Mapped[str | None] = mapped_column(String(255), nullable=True)
     git_password_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     domain: Mapped[str | None] = mapped_column(String(253), unique=True, nullable=True)
-    port: Mapped[int] = mapped_column(Integer, unique=True)
+    port: Mapped[int] = mapped_column(Integer, unique=True)  # allocated from the port range
+    # Written by the deploy engine: "created" until a first deployment reports otherwise.
+    status: Mapped[str] = mapped_column(String(32), default="created")
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+register_encrypted_column(
+    "projects", "env_vars_encrypted", lambda row: ENV_VARS_CONTEXT.format(id=row["id"])
+)
+register_encrypted_column(
+    "projects", "git_password_encrypted", lambda row: GIT_PASSWORD_CONTEXT.format(id=row["id"])
+)

@@ -1,0 +1,104 @@
+"""/api/projects: create, list, read, update and delete projects (JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel
+
+from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
+from nanoscale.crypto import KeyRing
+from nanoscale.projects import secrets, service
+from nanoscale.projects.models import Project
+from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    owner_id: str
+    source_provider: str
+    source_repo_id: int | None
+    repo_url: str
+    branch: str
+    root_directory: str
+    install_command: str | None
+    build_command: str | None
+    start_command: str | None
+    output_directory: str | None
+    health_check_path: str
+    env_var_keys: list[str]  # values are write-only
+    git_username: str | None
+    has_git_credential: bool
+    domain: str | None
+    port: int
+    status: str
+    url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectCreated(ProjectOut):
+    deployment_id: str | None  # the first deployment, once the deploy engine is wired in
+
+
+_PLAIN_FIELDS = (
+    "id", "name", "owner_id", "source_provider", "source_repo_id", "repo_url", "branch",
+    "root_directory", "install_command", "build_command", "start_command", "output_directory",
+    "health_check_path", "git_username", "domain", "port", "status", "url", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+
+def project_out(project: Project, *, keyring: KeyRing) -> ProjectOut:
+    return ProjectOut(
+        **{name: getattr(project, name) for name in _PLAIN_FIELDS},
+        env_var_keys=secrets.env_var_keys(project, keyring=keyring),
+        has_git_credential=project.git_password_encrypted is not None,
+    )
+
+
+@router.post("", response_model=ProjectCreated, status_code=status.HTTP_201_CREATED)
+def create_project(
+    body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
+) -> ProjectCreated:
+    project = service.create_project(db, ctx=ctx, owner=user, data=body, ip=ip)
+    out = project_out(project, keyring=ctx.keyring)
+    return ProjectCreated(**out.model_dump(), deployment_id=None)
+
+
+@router.get("", response_model=list[ProjectOut])
+def list_projects(user: CurrentUser, db: DbSession, ctx: Context) -> list[ProjectOut]:
+    return [project_out(p, keyring=ctx.keyring) for p in service.list_projects(db, user=user)]
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+def get_project(project_id: str, user: CurrentUser, db: DbSession, ctx: Context) -> ProjectOut:
+    project = service.get_project(db, user=user, project_id=project_id)
+    return project_out(project, keyring=ctx.keyring)
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+def update_project(
+    *,
+    project_id: str,
+    body: ProjectUpdate,
+    user: CurrentUser,
+    db: DbSession,
+    ctx: Context,
+    ip: ClientIp,
+) -> ProjectOut:
+    project = service.update_project(
+        db, ctx=ctx, user=user, project_id=project_id, data=body, ip=ip
+    )
+    return project_out(project, keyring=ctx.keyring)
+
+
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_project(
+    project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
+) -> None:
+    service.delete_project(db, ctx=ctx, user=user, project_id=project_id, ip=ip)

@@ -1,0 +1,96 @@
+"""Applies `validation.py`'s rules to create/update input, naming the field on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from nanoscale.errors import InvalidInput
+from nanoscale.projects import validation as v
+from nanoscale.settings import Settings
+
+_REQUIRED = {"name", "repo_url", "branch", "root_directory", "health_check_path", "source_provider"}
+# Empty strings in these optional fields mean "not set" (handy for HTML forms).
+_BLANK_IS_NONE = {
+    "install_command", "build_command", "start_command", "output_directory", "domain",
+    "git_username",
+}  # fmt: skip
+
+
+def _cleaners(settings: Settings) -> dict[str, Callable[[Any], Any]]:
+    return {
+        "name": v.project_name,
+        "repo_url": partial(v.repo_url, settings=settings),
+        "branch": v.branch_name,
+        "root_directory": v.relative_path,
+        "output_directory": v.relative_path,
+        "install_command": v.command,
+        "build_command": v.command,
+        "start_command": v.command,
+        "health_check_path": v.health_check_path,
+        "domain": partial(v.domain, settings=settings),
+        "git_username": partial(v.git_credential_part, max_len=255),
+    }
+
+
+def clean_fields(
+    values: dict[str, Any], *, settings: Settings, partial: bool = False
+) -> dict[str, Any]:
+    """Validated, normalized copies of `values`; InvalidInput (422) names the first bad field."""
+    cleaners = _cleaners(settings)
+    cleaned: dict[str, Any] = {}
+    for name, raw in values.items():
+        blank = name in _BLANK_IS_NONE and isinstance(raw, str) and not raw.strip()
+        value = None if blank else raw
+        if value is None:
+            if partial and name in _REQUIRED:
+                raise InvalidInput(f"{name} cannot be null", field=name)
+            cleaned[name] = None
+            continue
+        cleaner = cleaners.get(name)
+        try:
+            cleaned[name] = cleaner(value) if cleaner else value
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=name) from None
+    return cleaned
+
+
+def merge_env(env: dict[str, str], patch: dict[str, str | None]) -> dict[str, str]:
+    """`env` with `patch` applied: a None value removes the key. Values are never echoed."""
+    merged = dict(env)
+    for key, value in patch.items():
+        try:
+            v.env_key(key)
+            if value is not None:
+                v.env_value(value)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=f"env_vars.{key[:64]}") from None
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def check_final_state(values: dict[str, Any], *, has_password: bool) -> None:
+    """Rules across fields, checked on the project as it will be after the change."""
+    provider, repo_id = values.get("source_provider"), values.get("source_repo_id")
+    if provider == "github" and repo_id is None:
+        raise InvalidInput("GitHub projects need source_repo_id", field="source_repo_id")
+    if provider == "manual" and repo_id is not None:
+        raise InvalidInput(
+            "source_repo_id is only for source_provider 'github'", field="source_repo_id"
+        )
+    if has_password and not values.get("git_username"):
+        raise InvalidInput("a Git password needs a git_username", field="git_username")
+
+
+def clean_password(value: str | None) -> str | None:
+    """A Git password/token: empty means none. The value is never echoed."""
+    if not value:
+        return None
+    try:
+        return v.git_credential_part(value, max_len=1024)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="git_password") from None

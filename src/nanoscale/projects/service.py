@@ -1,0 +1,160 @@
+"""Projects: create, list, read, update and delete, each scoped to what the user may see.
+
+A project another user owns is reported as missing (404), never as forbidden, so ids do
+not reveal what exists. Admins see and manage every project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nanoscale.accounts import audit
+from nanoscale.accounts.models import User
+from nanoscale.context import AppContext
+from nanoscale.db.base import new_id
+from nanoscale.errors import Conflict, NotFound, PlatformError
+from nanoscale.logs import get_logger
+from nanoscale.projects import secrets
+from nanoscale.projects.fields import check_final_state, clean_fields, clean_password, merge_env
+from nanoscale.projects.models import Project
+from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+from nanoscale.settings import Settings
+
+log = get_logger("nanoscale.projects")
+
+
+def list_projects(session: Session, *, user: User) -> Sequence[Project]:
+    query = select(Project).order_by(Project.name)
+    if not user.is_admin:
+        query = query.where(Project.owner_id == user.id)
+    return session.scalars(query).all()
+
+
+def get_project(session: Session, *, user: User, project_id: str) -> Project:
+    project = session.get(Project, project_id) if len(project_id) <= 32 else None
+    if project is None or not (user.is_admin or project.owner_id == user.id):
+        raise NotFound("no such project", code="project_not_found")
+    return project
+
+
+def create_project(
+    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+) -> Project:
+    values = clean_fields(
+        data.model_dump(exclude={"env_vars", "git_password"}), settings=ctx.settings
+    )
+    env = merge_env({}, dict(data.env_vars))
+    password = clean_password(data.git_password.get_secret_value() if data.git_password else None)
+    check_final_state(values, has_password=bool(password))
+    _check_unique(session, name=values["name"], domain=values.get("domain"), exclude_id=None)
+    project = Project(id=new_id(), owner_id=owner.id, port=_free_port(session, ctx.settings))
+    for key, value in values.items():
+        setattr(project, key, value)
+    secrets.write_env_vars(project, env, keyring=ctx.keyring)
+    secrets.write_git_password(project, password, keyring=ctx.keyring)
+    session.add(project)
+    _flush(session)
+    audit.record(
+        session, action="project.created", actor=owner, ip=ip, target=f"project:{project.name}",
+        details={"project_id": project.id},
+    )  # fmt: skip
+    log.info("project.created", project_id=project.id, project=project.name)
+    return project
+
+
+def update_project(
+    session: Session,
+    *,
+    ctx: AppContext,
+    user: User,
+    project_id: str,
+    data: ProjectUpdate,
+    ip: str | None = None,
+) -> Project:
+    project = get_project(session, user=user, project_id=project_id)
+    present = data.model_dump(include=data.model_fields_set, exclude={"env_vars", "git_password"})
+    values = clean_fields(present, settings=ctx.settings, partial=True)
+    env = secrets.read_env_vars(project, keyring=ctx.keyring)
+    if data.env_vars is not None:
+        env = merge_env(env, dict(data.env_vars))
+    password_set = "git_password" in data.model_fields_set
+    new_password = clean_password(
+        data.git_password.get_secret_value() if data.git_password else None
+    )
+    if "git_username" in values and values["git_username"] is None:
+        password_set, new_password = True, None  # removing the username drops the credential
+    final = {**_current(project), **values}
+    has_password = bool(new_password) if password_set else bool(project.git_password_encrypted)
+    check_final_state(final, has_password=has_password)
+    _check_unique(session, name=final["name"], domain=final["domain"], exclude_id=project.id)
+    for key, value in values.items():
+        setattr(project, key, value)
+    secrets.write_env_vars(project, env, keyring=ctx.keyring)
+    if password_set:
+        secrets.write_git_password(project, new_password, keyring=ctx.keyring)
+    _flush(session)
+    changed = sorted(values) + (["env_vars"] if data.env_vars else [])
+    changed += ["git_password"] if password_set else []
+    audit.record(
+        session, action="project.updated", actor=user, ip=ip, target=f"project:{project.name}",
+        details={"project_id": project.id, "fields": changed},
+    )  # fmt: skip
+    log.info("project.updated", project_id=project.id, fields=changed)
+    return project
+
+
+def delete_project(
+    session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
+) -> None:
+    """Delete the project row. (The deploy engine adds stopping releases and routes here.)"""
+    project = get_project(session, user=user, project_id=project_id)
+    session.delete(project)
+    _flush(session)
+    audit.record(
+        session, action="project.deleted", actor=user, ip=ip, target=f"project:{project.name}",
+        details={"project_id": project.id},
+    )  # fmt: skip
+    log.info("project.deleted", project_id=project.id, project=project.name)
+
+
+def _current(project: Project) -> dict[str, Any]:
+    fields = ("name", "domain", "git_username", "source_provider", "source_repo_id")
+    return {name: getattr(project, name) for name in fields}
+
+
+def _check_unique(
+    session: Session, *, name: str, domain: str | None, exclude_id: str | None
+) -> None:
+    others = select(Project.id).where(Project.id != exclude_id) if exclude_id else None
+    query = others if others is not None else select(Project.id)
+    if session.scalar(query.where(Project.name == name)):
+        raise Conflict(f"a project named {name!r} exists", code="name_taken", field="name")
+    if domain and session.scalar(query.where(Project.domain == domain)):
+        raise Conflict(f"{domain} is used by another project", code="domain_taken", field="domain")
+
+
+def _free_port(session: Session, settings: Settings) -> int:
+    """The lowest free port in the configured range (the unique index catches races)."""
+    used = set(session.scalars(select(Project.port)).all())
+    for port in range(settings.port_range_start, settings.port_range_end + 1):
+        if port not in used:
+            return port
+    raise PlatformError(
+        "no free port left for a new project; widen NANOSCALE_PORT_RANGE_START/END",
+        code="port_range_exhausted",
+    )
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # A concurrent request took the same name, domain or port between check and insert.
+        raise Conflict(
+            "another change to projects happened at the same time; retry", code="conflict"
+        ) from exc

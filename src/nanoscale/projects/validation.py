@@ -1,0 +1,154 @@
+"""Field rules for projects. Each function returns the cleaned value or raises ValueError
+with a message fit for the user (pydantic turns it into a 422 naming the field)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from nanoscale.settings import Settings
+
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Characters git itself forbids in ref names, plus shell metacharacters we refuse on top so a
+# branch name can never change the meaning of a command line or a log line.
+_GIT_FORBIDDEN = set(" ~^:?*[\\")
+_SHELL_META = set(";&|$`'\"<>(){}!")
+RESERVED_ENV_KEYS = frozenset({"PORT"})  # set by the platform for every release
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def project_name(value: str) -> str:
+    name = value.strip().lower()
+    if not _DNS_LABEL.fullmatch(name):
+        raise ValueError(
+            "names are DNS labels: 1-63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def branch_name(value: str) -> str:
+    """Git's ref-name rules (`git check-ref-format --branch`), plus no shell metacharacters."""
+    problem = branch_problem(value)
+    if problem:
+        raise ValueError(f"not a valid branch name: {problem}")
+    return value
+
+
+def branch_problem(name: str) -> str | None:  # noqa: PLR0911 - one rule per return
+    if not name or len(name) > 255:
+        return "1-255 characters"
+    if name.startswith("-"):
+        return "must not start with '-'"
+    if name in {"@", "HEAD"}:
+        return f"{name!r} is reserved"
+    if _has_control(name):
+        return "control characters are not allowed"
+    bad = sorted((_GIT_FORBIDDEN | _SHELL_META) & set(name))
+    if bad:
+        return "these characters are not allowed: " + " ".join(bad)
+    if ".." in name or "@{" in name:
+        return "'..' and '@{' are not allowed"
+    if name.startswith("/") or name.endswith("/") or "//" in name:
+        return "no leading, trailing or doubled '/'"
+    if name.endswith("."):
+        return "must not end with '.'"
+    for part in name.split("/"):
+        if part.startswith("."):
+            return "no path component may start with '.'"
+        if part.endswith(".lock"):
+            return "no path component may end with '.lock'"
+    return None
+
+
+def repo_url(value: str, *, settings: Settings) -> str:
+    url = value.strip()
+    if len(url) > 2048 or _has_control(url) or " " in url:
+        raise ValueError("not a valid URL")
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or parts.path.strip("/") == "":
+        raise ValueError("give the repository's clone URL, e.g. https://github.com/owner/repo.git")
+    if not settings.git_url_allowed(url):
+        hosts = ", ".join(settings.git_allowed_hosts) or "none"
+        raise ValueError(
+            f"repository URLs must be https:// on an allowed host ({hosts}) without "
+            "credentials; ask the operator to extend NANOSCALE_GIT_ALLOWED_HOSTS"
+        )
+    return url
+
+
+def relative_path(value: str) -> str:
+    """A directory inside the repository: relative, no '..', normalized ('' = the root)."""
+    if len(value) > 1024 or _has_control(value) or "\\" in value:
+        raise ValueError("not a valid relative path")
+    if value.startswith("/"):
+        raise ValueError("must be relative to the repository root (no leading '/')")
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError("must stay inside the repository ('..' is not allowed)")
+    return "/".join(parts)
+
+
+def command(value: str) -> str:
+    if len(value) > 4096:
+        raise ValueError("commands are at most 4096 characters")
+    if any((ord(c) < 0x20 and c not in "\t\n") or ord(c) == 0x7F for c in value):
+        raise ValueError("control characters are not allowed")
+    return value.strip()
+
+
+def health_check_path(value: str) -> str:
+    if not value.startswith("/") or len(value) > 1024 or _has_control(value) or " " in value:
+        raise ValueError("must be a URL path starting with '/'")
+    return value
+
+
+def env_key(key: str) -> str:
+    if len(key) > 256 or not _ENV_KEY.fullmatch(key):
+        raise ValueError(
+            f"environment variable names are letters, digits and '_', not starting with a "
+            f"digit (got {key[:40]!r})"
+        )
+    if key in RESERVED_ENV_KEYS:
+        raise ValueError(f"{key} is set by the platform and cannot be overridden")
+    return key
+
+
+def env_value(value: str) -> str:
+    if "\x00" in value or len(value) > 32_768:
+        raise ValueError("environment values are at most 32768 characters, without NUL")
+    return value
+
+
+def domain(value: str, *, settings: Settings) -> str:
+    host = value.strip().lower().removesuffix(".")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_DNS_LABEL.fullmatch(lb) for lb in labels):
+        raise ValueError("not a valid hostname (e.g. app.example.com)")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise ValueError("use a hostname, not an IP address")
+    if labels[-1].isdigit():
+        raise ValueError("not a valid hostname (e.g. app.example.com)")
+    base = settings.base_domain.lower()
+    if host == base or host.endswith("." + base):
+        # <name>.<base domain> belongs to the project called <name>; no one may claim it.
+        raise ValueError(f"hosts under {base} are assigned by the platform")
+    own = urlsplit(settings.resolved_public_base_url).hostname
+    if own and host == own.lower():
+        raise ValueError("that is the orchestrator's own hostname")
+    return host
+
+
+def git_credential_part(value: str, *, max_len: int) -> str:
+    if not value or len(value) > max_len or _has_control(value):
+        raise ValueError(f"1-{max_len} characters without control characters")
+    return value

@@ -1,0 +1,53 @@
+"""Helpers for driving the JSON API as a person or a script would (TestClient based)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+ADMIN = ("admin", "correct horse battery")
+
+
+def setup_admin(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
+    """First-run setup; returns the CSRF token of the session it starts."""
+    response = client.post("/api/auth/setup", json={"username": username, "password": password})
+    assert response.status_code == 201, response.text
+    return str(response.json()["csrf_token"])
+
+
+def login(client: TestClient, username: str, password: str) -> dict[str, str]:
+    """Log in with the session cookie; returns the headers a cookie client must send."""
+    response = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"X-CSRF-Token": response.json()["csrf_token"]}
+
+
+def create_user(
+    client: TestClient, headers: dict[str, str], username: str, password: str, **extra: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/users", json={"username": username, "password": password, **extra}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(client: TestClient, headers: dict[str, str], name: str = "ci") -> dict[str, str]:
+    """Create a personal API token; returns `Authorization: Bearer` headers for it."""
+    response = client.post("/api/tokens", json={"name": name}, headers=headers)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def project_body(name: str = "shop", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name,
+        "repo_url": "https://github.com/example/shop.git",
+        "branch": "main",
+        "install_command": "pip install -r requirements.txt",
+        "start_command": "python -m shop",
+    }
+    body.update(overrides)
+    return body
