@@ -21,7 +21,7 @@ from nanoscale.db.migrate import upgrade
 from nanoscale.settings import Settings, load_settings
 from tests.support.postgres import create_database, throwaway_postgres
 
-pytest_plugins = ["tests.support.caddy_fixtures"]
+pytest_plugins = ["tests.support.caddy_fixtures", "tests.support.deploy_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     proxy_http_port: int = Field(default=80, ge=1, le=65535)
     proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
     worker_enabled: bool = True
+    # Deployments (docs/deployments.md). Releases get a fresh port from their own range.
+    release_port_start: int = Field(default=30000, ge=1024, le=65535)
+    release_port_end: int = Field(default=39999, ge=1024, le=65535)
+    build_timeout_seconds: float = Field(default=1800, gt=0)
+    fetch_timeout_seconds: float = Field(default=600, gt=0)
+    health_check_timeout_seconds: float = Field(default=60, gt=0)
+    drain_seconds: float = Field(default=2.0, ge=0)
+    lease_seconds: float = Field(default=60, gt=0)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:23:54.748557
+Create Date: 2026-11-26 09:27:39.886698
 """
 
 from collections.abc import Sequence

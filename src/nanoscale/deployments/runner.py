@@ -1,0 +1,286 @@
+"""Run one claimed deployment: record each step, heartbeat the lease, honour cancellation,
+and write the outcome. The engine does the work; this module only touches records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from nanoscale.crypto import KeyRing
+from nanoscale.db.base import utcnow
+from nanoscale.db.engine import session_scope
+from nanoscale.deployments import lease
+from nanoscale.deployments.credentials import project_credentials
+from nanoscale.deployments.logs import LogWriter
+from nanoscale.deployments.models import RUNNING_STATES, Deployment
+from nanoscale.deployments.releases import (
+    current_release,
+    handle_of,
+    project_paths,
+    release_job,
+    taken_ports,
+)
+from nanoscale.deployments.sql import changed
+from nanoscale.engine.build import BuildControl, Cancelled
+from nanoscale.engine.git import secrets_of
+from nanoscale.engine.pipeline import Pipeline, ProjectPaths
+from nanoscale.engine.ports import pick_release_port
+from nanoscale.engine.runtime.base import ReleaseHandle
+from nanoscale.engine.runtime.users import Account, ensure_project_user, lookup
+from nanoscale.errors import NanoScaleError
+from nanoscale.logs import get_logger
+from nanoscale.projects.models import Project
+from nanoscale.settings import Settings
+
+log = get_logger("nanoscale.deployments")
+
+
+class LeaseLost(NanoScaleError):
+    default_code = "lease_lost"
+    responsibility = "platform"
+
+
+@dataclass
+class Observer:
+    """The pipeline's view of the record: step boundaries, release info, cancellation."""
+
+    sessions: sessionmaker[Session]
+    deployment_id: str
+    control: BuildControl
+    stop_reason: list[NanoScaleError] = field(default_factory=list)
+
+    def step(self, state: str) -> None:
+        with session_scope(self.sessions) as session:
+            moved = changed(
+                session,
+                update(Deployment)
+                .where(
+                    Deployment.id == self.deployment_id,
+                    Deployment.state.in_(RUNNING_STATES),
+                    Deployment.cancel_requested.is_(False),
+                )
+                .values({"state": state, f"{state}_at": utcnow()}),
+            )
+        if not moved or self.control.cancel.is_set():
+            self.control.cancel.set()
+            raise (
+                self.stop_reason[0]
+                if self.stop_reason
+                else Cancelled("the deployment was cancelled")
+            )
+        self.control.log(f"--- {state} ---\n")
+
+    def release_started(self, handle: ReleaseHandle) -> None:
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == self.deployment_id)
+                .values(release_port=handle.port, release_ref=handle.ref)
+            )
+
+    def record_pgid(self, pgid: int | None) -> None:
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == self.deployment_id)
+                .values(build_pgid=pgid)
+            )
+
+
+@dataclass
+class Runner:
+    sessions: sessionmaker[Session]
+    settings: Settings
+    keyring: KeyRing
+    pipeline: Pipeline
+    holder: str
+    current: dict[str, Observer] = field(default_factory=dict)  # running deployments
+
+    def run(self, deployment_id: str) -> None:
+        with session_scope(self.sessions) as session:
+            deployment = session.get_one(Deployment, deployment_id)
+            project = session.get_one(Project, deployment.project_id)
+            session.expunge_all()
+        writer = LogWriter(self.sessions, deployment_id)
+        control = BuildControl(log=writer.write)
+        observer = Observer(self.sessions, deployment_id, control)
+        control.on_spawn = observer.record_pgid
+        self.current[deployment_id] = observer
+        beat = _Heartbeat(self, project.id, deployment_id, observer)
+        beat.start()
+        try:
+            self._deploy(project, deployment, observer, writer)
+        finally:
+            beat.stop()
+            writer.flush()
+            self.current.pop(deployment_id, None)
+            with session_scope(self.sessions) as session:
+                lease.release(session, project_id=project.id, holder=self.holder)
+
+    def interrupt(self, reason: NanoScaleError) -> None:
+        """Stop every running deployment (orchestrator shutdown); they end `failed`."""
+        for observer in list(self.current.values()):
+            observer.stop_reason.append(reason)
+            observer.control.cancel.set()
+
+    def _deploy(
+        self, project: Project, deployment: Deployment, observer: Observer, writer: LogWriter
+    ) -> None:
+        paths = project_paths(self.settings, project.id)
+        try:
+            job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
+            credentials = project_credentials(project, keyring=self.keyring)
+            writer.add_secrets([*secrets_of(credentials, project.repo_url), *job.env.values()])
+            run_as = _project_account(project, paths)
+            with session_scope(self.sessions) as session:
+                previous = current_release(session, project.id)
+                port = pick_release_port(
+                    self.settings.release_port_start,
+                    self.settings.release_port_end,
+                    taken_ports(session),
+                )
+            handle = self.pipeline.deploy(
+                job,
+                paths=paths,
+                credentials=credentials,
+                run_as=run_as,
+                port=port,
+                observer=observer,
+            )
+        except Exception as exc:  # every failure is recorded; nothing escapes the worker
+            self._fail(deployment.id, observer, exc, paths)
+            return
+        self._go_live(deployment.id, handle)
+        if previous is not None and previous.id != deployment.id:
+            self.pipeline.retire(handle_of(previous), paths)
+            with session_scope(self.sessions) as session:
+                session.execute(
+                    update(Deployment)
+                    .where(Deployment.id == previous.id)
+                    .values(release_stopped_at=utcnow())
+                )
+
+    def _go_live(self, deployment_id: str, handle: ReleaseHandle) -> None:
+        now = utcnow()
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == deployment_id)
+                .values(
+                    state="live",
+                    active_sha=None,
+                    finished_at=now,
+                    build_pgid=None,
+                    release_port=handle.port,
+                    release_ref=handle.ref,
+                )
+            )
+        log.info("deploy.live", deployment_id=deployment_id)
+
+    def _fail(
+        self, deployment_id: str, observer: Observer, exc: Exception, paths: ProjectPaths
+    ) -> None:
+        if observer.stop_reason:
+            exc = observer.stop_reason[0]
+        if isinstance(exc, Cancelled):
+            values = {"state": "cancelled"}
+        elif isinstance(exc, NanoScaleError):
+            values = {
+                "state": "failed",
+                "error_code": exc.code,
+                "error_message": exc.message,
+                "error_responsibility": exc.responsibility,
+            }
+        else:
+            log.exception("deploy.internal_error", deployment_id=deployment_id)
+            values = {
+                "state": "failed",
+                "error_code": "internal_error",
+                "error_message": f"internal error ({type(exc).__name__}); see the server log",
+                "error_responsibility": "platform",
+            }
+        observer.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
+        shutil.rmtree(paths.release(deployment_id), ignore_errors=True)
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == deployment_id)
+                .values(
+                    **values,
+                    active_sha=None,
+                    finished_at=utcnow(),
+                    build_pgid=None,
+                    release_stopped_at=utcnow(),
+                )
+            )
+        log.info(
+            "deploy.finished",
+            deployment_id=deployment_id,
+            state=values["state"],
+            error_code=values.get("error_code"),
+        )
+
+
+def _project_account(project: Project, paths: ProjectPaths) -> Account | None:
+    name = ensure_project_user(project.name)
+    paths.home.mkdir(parents=True, exist_ok=True)
+    if name is None:
+        return None
+    account = lookup(name)
+    if account is None:
+        return None
+    os.chown(paths.home, account.uid, account.gid)
+    return account
+
+
+class _Heartbeat:
+    """Renews the lease and watches for cancel requests while a deployment runs."""
+
+    def __init__(
+        self, runner: Runner, project_id: str, deployment_id: str, observer: Observer
+    ) -> None:
+        self._runner = runner
+        self._project_id = project_id
+        self._deployment_id = deployment_id
+        self._observer = observer
+        self._stop = threading.Event()
+        self._interval = min(1.0, runner.settings.lease_seconds / 3)
+        self._thread = threading.Thread(target=self._loop, name="ns-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        control = self._observer.control
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat(control)
+            except Exception:
+                log.exception("deploy.heartbeat_failed", deployment_id=self._deployment_id)
+
+    def _beat(self, control: BuildControl) -> None:
+        with session_scope(self._runner.sessions) as session:
+            held = lease.renew(
+                session,
+                project_id=self._project_id,
+                holder=self._runner.holder,
+                seconds=self._runner.settings.lease_seconds,
+            )
+            deployment = session.get(Deployment, self._deployment_id)
+            cancelled = deployment is None or deployment.cancel_requested
+        if not held:
+            self._observer.stop_reason.append(
+                LeaseLost("the orchestrator lost this project's lease; the deployment stopped")
+            )
+        if (cancelled or not held) and not control.cancel.is_set():
+            control.log("cancel requested: stopping the build\n")
+            control.cancel.set()

@@ -1,0 +1,216 @@
+"""The one entry point to a deployment, and the queue rules around it.
+
+`request_deployment` records intent and returns at once; the worker runs it. Rules, each
+enforced by the database (a unique constraint or a conditional UPDATE), so they hold across
+threads and processes on SQLite and PostgreSQL alike:
+
+- idempotent: a commit already queued or running for the project returns that deployment;
+- coalescing: a new request supersedes the project's older queued ones (the worker repeats
+  this when it claims work, so concurrent requests still end with only the newest built);
+- a redeploy of the live commit is a new deployment (only active ones are deduplicated).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nanoscale.db.base import utcnow
+from nanoscale.deployments.models import ACTIVE_STATES, RUNNING_STATES, TRIGGERS, Deployment
+from nanoscale.deployments.sql import changed
+from nanoscale.deployments.wakeup import wake_workers
+from nanoscale.engine.credentials import CredentialProvider, NoCredentials
+from nanoscale.engine.fetch import resolve_ref
+from nanoscale.engine.git import SHA_RE
+from nanoscale.errors import Conflict, InvalidInput, NanoScaleError, NotFound
+from nanoscale.projects.models import Project
+
+RESOLVE_TIMEOUT_SECONDS = 20
+
+
+def request_deployment(
+    session: Session,
+    *,
+    project: Project,
+    commit_sha: str | None,
+    ref: str | None = None,
+    trigger: str,
+    correlation: dict[str, Any] | None = None,
+    credentials: CredentialProvider | None = None,
+) -> Deployment:
+    """Queue a deployment of `commit_sha` (or of `ref`'s current head, resolved with
+    `git ls-remote` through `credentials`). Returns the queued (or existing) deployment; a
+    head that cannot be resolved yields a deployment recorded as failed, with the reason."""
+    if trigger not in TRIGGERS:
+        raise InvalidInput(f"unknown trigger {trigger!r}", field="trigger")
+    ref = ref or project.branch
+    correlation = dict(correlation or {})
+    if commit_sha is None:
+        try:
+            commit_sha = resolve_ref(
+                url=project.repo_url,
+                ref=ref,
+                credentials=credentials or NoCredentials(),
+                timeout=RESOLVE_TIMEOUT_SECONDS,
+            )
+        except NanoScaleError as exc:
+            return _record_failed(
+                session, project=project, ref=ref, trigger=trigger, correlation=correlation, exc=exc
+            )
+    commit_sha = commit_sha.strip().lower()
+    if not SHA_RE.match(commit_sha):
+        raise InvalidInput("commit_sha must be a full 40-character commit SHA", field="commit_sha")
+    existing = active_for_commit(session, project.id, commit_sha)
+    if existing is not None:
+        return existing
+    deployment = Deployment(
+        project_id=project.id,
+        commit_sha=commit_sha,
+        active_sha=commit_sha,
+        ref=ref,
+        trigger=trigger,
+        correlation=correlation,
+        state="queued",
+        queued_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(deployment)
+    except IntegrityError:
+        existing = active_for_commit(session, project.id, commit_sha)
+        if existing is None:
+            raise
+        return existing
+    supersede_older(session, project_id=project.id, keep=deployment)
+    event.listen(session, "after_commit", lambda _s: wake_workers(), once=True)
+    return deployment
+
+
+def active_for_commit(session: Session, project_id: str, commit_sha: str) -> Deployment | None:
+    return session.scalar(
+        select(Deployment).where(
+            Deployment.project_id == project_id, Deployment.active_sha == commit_sha
+        )
+    )
+
+
+def supersede_older(session: Session, *, project_id: str, keep: Deployment) -> int:
+    """Older queued deployments of the project become `superseded`; returns how many."""
+    return changed(
+        session,
+        update(Deployment)
+        .where(
+            Deployment.project_id == project_id,
+            Deployment.state == "queued",
+            Deployment.id != keep.id,
+            Deployment.queued_at <= keep.queued_at,
+        )
+        .values(state="superseded", active_sha=None, finished_at=utcnow()),
+    )
+
+
+def _record_failed(
+    session: Session,
+    *,
+    project: Project,
+    ref: str,
+    trigger: str,
+    correlation: dict[str, Any],
+    exc: NanoScaleError,
+) -> Deployment:
+    now = utcnow()
+    deployment = Deployment(
+        project_id=project.id,
+        ref=ref,
+        trigger=trigger,
+        correlation=correlation,
+        state="failed",
+        queued_at=now,
+        finished_at=now,
+        error_code=exc.code,
+        error_message=exc.message,
+        error_responsibility=exc.responsibility,
+    )
+    session.add(deployment)
+    session.flush()
+    return deployment
+
+
+def get_deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFound("no such deployment")
+    return deployment
+
+
+def list_deployments(session: Session, *, project_id: str, limit: int = 50) -> list[Deployment]:
+    return list(
+        session.scalars(
+            select(Deployment)
+            .where(Deployment.project_id == project_id)
+            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def cancel_deployment(session: Session, *, deployment: Deployment) -> Deployment:
+    """Queued: cancelled at once. Running: flagged; the worker kills the build's process group,
+    marks it cancelled and releases the lease within a heartbeat."""
+    now = utcnow()
+    done = changed(
+        session,
+        update(Deployment)
+        .where(Deployment.id == deployment.id, Deployment.state == "queued")
+        .values(state="cancelled", active_sha=None, finished_at=now),
+    )
+    if not done:
+        done = changed(
+            session,
+            update(Deployment)
+            .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
+            .values(cancel_requested=True),
+        )
+    session.refresh(deployment)
+    if not done:
+        raise Conflict(f"the deployment is already {deployment.state}", code="deployment_finished")
+    return deployment
+
+
+def rollback(
+    session: Session,
+    *,
+    project: Project,
+    deployment_id: str,
+    correlation: dict[str, Any] | None = None,
+) -> Deployment:
+    """Redeploy the exact commit of an earlier successful deployment of this project."""
+    target = session.get(Deployment, deployment_id)
+    if target is None or target.project_id != project.id:
+        raise NotFound("no such deployment for this project", field="deployment_id")
+    if target.state != "live" or not target.commit_sha:
+        raise Conflict(
+            "only a deployment that went live can be rolled back to", code="rollback_target_invalid"
+        )
+    return request_deployment(
+        session,
+        project=project,
+        commit_sha=target.commit_sha,
+        ref=target.ref,
+        trigger="rollback",
+        correlation={**(correlation or {}), "rollback_of": target.id},
+    )
+
+
+def has_active(session: Session, project_id: str) -> bool:
+    return (
+        session.scalar(
+            select(Deployment.id)
+            .where(Deployment.project_id == project_id, Deployment.state.in_(ACTIVE_STATES))
+            .limit(1)
+        )
+        is not None
+    )

@@ -1,0 +1,252 @@
+"""The deployment worker: claims queued deployments one project lease at a time and runs them.
+
+`run_once()` does one unit of work (tests call it directly); `start()` runs it in a loop in a
+daemon thread (the app lifespan does that when `worker_enabled`). On start the worker first
+repairs what a dead orchestrator left behind: running deployments without a live lease holder
+are marked failed (their build process group killed, a half-started release stopped) and their
+leases released; live releases are re-adopted by the runtime and their routes restored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from nanoscale.context import AppContext
+from nanoscale.db.base import utcnow
+from nanoscale.db.engine import session_scope
+from nanoscale.deployments import lease
+from nanoscale.deployments.backends import Backends, backends_for
+from nanoscale.deployments.models import RUNNING_STATES, Deployment, ProjectLease
+from nanoscale.deployments.releases import (
+    handle_of,
+    project_paths,
+    release_job,
+    release_spec,
+    route_of,
+)
+from nanoscale.deployments.runner import Runner
+from nanoscale.deployments.service import supersede_older
+from nanoscale.deployments.sql import changed
+from nanoscale.deployments.wakeup import wait_for_work, wake_workers
+from nanoscale.engine.build import kill_group
+from nanoscale.engine.pipeline import Limits, Pipeline
+from nanoscale.errors import PlatformError
+from nanoscale.logs import get_logger
+from nanoscale.projects.models import Project
+
+log = get_logger("nanoscale.deployments.worker")
+RECOVER_EVERY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    project_id: str
+    deployment_id: str
+
+
+class Worker:
+    def __init__(
+        self, ctx: AppContext, *, backends: Backends | None = None, holder: str | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.backends = backends or backends_for(ctx)
+        self.holder = holder or lease.new_holder_id()
+        settings = ctx.settings
+        self.pipeline = Pipeline(
+            runtime=self.backends.runtime,
+            proxy=self.backends.proxy,
+            limits=Limits(
+                fetch_timeout=settings.fetch_timeout_seconds,
+                build_timeout=settings.build_timeout_seconds,
+                health_timeout=settings.health_check_timeout_seconds,
+                drain_seconds=settings.drain_seconds,
+            ),
+            url_allowed=settings.git_url_allowed,
+        )
+        self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one unit of work --------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Claim and run at most one deployment; True if one ran."""
+        claim = self.claim()
+        if claim is None:
+            return False
+        self.runner.run(claim.deployment_id)
+        return True
+
+    def claim(self) -> Claim | None:
+        for project_id in self._projects_with_queued():
+            with session_scope(self.ctx.sessions) as session:
+                if not lease.acquire(
+                    session,
+                    project_id=project_id,
+                    holder=self.holder,
+                    seconds=self.ctx.settings.lease_seconds,
+                ):
+                    continue
+                deployment_id = self._claim_newest(session, project_id)
+                if deployment_id is None:
+                    lease.release(session, project_id=project_id, holder=self.holder)
+                    continue
+                lease.attach(
+                    session, project_id=project_id, holder=self.holder, deployment_id=deployment_id
+                )
+                return Claim(project_id, deployment_id)
+        return None
+
+    def _projects_with_queued(self) -> list[str]:
+        with session_scope(self.ctx.sessions) as session:
+            rows = session.execute(
+                select(Deployment.project_id, func.min(Deployment.queued_at).label("first"))
+                .where(Deployment.state == "queued")
+                .group_by(Deployment.project_id)
+                .order_by("first")
+            )
+            return [row[0] for row in rows]
+
+    @staticmethod
+    def _claim_newest(session: Session, project_id: str) -> str | None:
+        newest = session.scalar(
+            select(Deployment)
+            .where(Deployment.project_id == project_id, Deployment.state == "queued")
+            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
+            .limit(1)
+        )
+        if newest is None:
+            return None
+        supersede_older(session, project_id=project_id, keep=newest)
+        claimed = changed(
+            session,
+            update(Deployment)
+            .where(Deployment.id == newest.id, Deployment.state == "queued")
+            .values(state="fetching", fetching_at=utcnow()),
+        )
+        return newest.id if claimed else None
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Fail running deployments whose holder is gone; returns how many."""
+        repaired = 0
+        with session_scope(self.ctx.sessions) as session:
+            running = list(
+                session.scalars(select(Deployment).where(Deployment.state.in_(RUNNING_STATES)))
+            )
+            stale = [d for d in running if self._orphaned(session, d)]
+            for deployment in stale:
+                self._clean_up_orphan(deployment)
+                session.execute(
+                    update(Deployment)
+                    .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
+                    .values(
+                        state="failed",
+                        active_sha=None,
+                        finished_at=utcnow(),
+                        build_pgid=None,
+                        release_stopped_at=utcnow(),
+                        error_code="orchestrator_lost",
+                        error_message="the orchestrator running this deployment stopped before it "
+                        "finished; redeploy to try again",
+                        error_responsibility="platform",
+                    )
+                )
+                lease.release(session, project_id=deployment.project_id)
+                repaired += 1
+            self._drop_dead_leases(session)
+        return repaired
+
+    def _orphaned(self, session: Session, deployment: Deployment) -> bool:
+        held = lease.current(session, deployment.project_id)
+        if held is None or held.deployment_id != deployment.id:
+            return True
+        if held.holder == self.holder:
+            return deployment.id not in self.runner.current
+        return held.expires_at < utcnow() or lease.holder_is_dead_local(held.holder)
+
+    def _clean_up_orphan(self, deployment: Deployment) -> None:
+        if deployment.build_pgid:
+            kill_group(deployment.build_pgid)
+        if deployment.release_ref:
+            self.pipeline.discard(
+                handle_of(deployment), project_paths(self.ctx.settings, deployment.project_id)
+            )
+
+    def _drop_dead_leases(self, session: Session) -> None:
+        grace = utcnow() - timedelta(seconds=1)
+        for held in session.scalars(select(ProjectLease)):
+            if held.holder != self.holder and (
+                held.expires_at < grace or lease.holder_is_dead_local(held.holder)
+            ):
+                lease.release(session, project_id=held.project_id, holder=held.holder)
+
+    def restore_releases(self) -> None:
+        """Re-adopt the live release of every project and re-install its route."""
+        settings = self.ctx.settings
+        with session_scope(self.ctx.sessions) as session:
+            live = list(
+                session.scalars(
+                    select(Deployment).where(
+                        Deployment.state == "live", Deployment.release_stopped_at.is_(None)
+                    )
+                )
+            )
+            pairs = [(d, session.get_one(Project, d.project_id)) for d in live]
+            session.expunge_all()
+        jobs = [
+            (d, release_job(p, d, settings=settings, keyring=self.ctx.keyring)) for d, p in pairs
+        ]
+        paths = {d.id: project_paths(settings, d.project_id) for d, _ in jobs}
+        specs = [
+            release_spec(job, d, paths[d.id])
+            for d, job in jobs
+            if job.start_command and not job.output_directory
+        ]
+        try:
+            self.backends.runtime.adopt([handle_of(d) for d, _ in jobs], specs)
+            self.backends.proxy.restore([route_of(job, d, paths[d.id]) for d, job in jobs])
+        except PlatformError as exc:
+            log.error("deploy.restore_failed", error=exc.message)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recover()
+        self.restore_releases()
+        self._thread = threading.Thread(target=self._loop, name="ns-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self.runner.interrupt(
+            PlatformError(
+                "the orchestrator stopped during this deployment", code="orchestrator_stopped"
+            )
+        )
+        wake_workers()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        last_recover = 0.0
+
+        while not self._stopping.is_set():
+            try:
+                ran = self.run_once()
+                if time.monotonic() - last_recover > RECOVER_EVERY_SECONDS:
+                    self.recover()
+                    self.backends.proxy.ensure_config()
+                    last_recover = time.monotonic()
+            except Exception:
+                log.exception("deploy.worker_error")
+                ran = False
+            if not ran:
+                wait_for_work(self.ctx.settings.worker_poll_seconds)

@@ -1,0 +1,132 @@
+"""Run a release's install and build commands: own process group, time limit, streamed log.
+
+Each command runs under `/bin/sh -c` in a new session (so its process group is the whole
+build), as the project's user when given, with only the listed environment (never the
+orchestrator's own, which holds its secrets). A non-zero exit fails the build with the exit
+code and the log tail; the time limit and cancellation kill the whole group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nanoscale.engine.runtime import procfs
+from nanoscale.engine.runtime.users import Account
+from nanoscale.errors import NanoScaleError, UserCodeError
+
+TAIL_LINES = 20
+KILL_GRACE_SECONDS = 3.0
+
+
+class Cancelled(NanoScaleError):
+    default_code = "cancelled"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    workdir: Path
+    commands: Sequence[tuple[str, str]]  # (label, shell command)
+    env: Mapping[str, str]
+    run_as: Account | None
+    timeout: float
+
+
+@dataclass
+class BuildControl:
+    """Shared with the caller: `cancel` stops the build; `on_spawn(pgid)` records the group."""
+
+    log: Callable[[str], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    on_spawn: Callable[[int | None], None] = lambda _pgid: None
+
+
+def run_build(spec: BuildSpec, control: BuildControl) -> None:
+    deadline = time.monotonic() + spec.timeout
+    for label, command in spec.commands:
+        control.log(f"$ {command}\n")
+        _run_one(label, command, spec, control, deadline)
+
+
+def _run_one(
+    label: str, command: str, spec: BuildSpec, control: BuildControl, deadline: float
+) -> None:
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", command],
+        cwd=spec.workdir,
+        env=dict(spec.env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        user=spec.run_as.uid if spec.run_as else None,
+        group=spec.run_as.gid if spec.run_as else None,
+        extra_groups=[] if spec.run_as else None,
+    )
+    control.on_spawn(proc.pid)
+    reader = threading.Thread(target=_pump, args=(proc, control.log, tail), daemon=True)
+    reader.start()
+    try:
+        outcome = _wait(proc, control.cancel, deadline)
+    finally:
+        kill_group(proc.pid)  # background children of the command must not outlive it
+        proc.wait()
+        reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        control.on_spawn(None)
+    if outcome == "cancelled":
+        raise Cancelled("the deployment was cancelled")
+    if outcome == "timeout":
+        raise UserCodeError(
+            f"the build did not finish within {int(spec.timeout)}s and was stopped",
+            code="build_timeout",
+        )
+    if proc.returncode != 0:
+        raise UserCodeError(
+            f"{label} command failed with exit code {proc.returncode}:\n" + "".join(tail),
+            code=f"{label}_failed",
+        )
+
+
+def _wait(proc: subprocess.Popen[bytes], cancel: threading.Event, deadline: float) -> str:
+    while proc.poll() is None:
+        if cancel.is_set():
+            return "cancelled"
+        if time.monotonic() >= deadline:
+            return "timeout"
+        try:
+            proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
+    return "exited"
+
+
+def _pump(proc: subprocess.Popen[bytes], log: Callable[[str], None], tail: deque[str]) -> None:
+    assert proc.stdout is not None
+    for raw in iter(proc.stdout.readline, b""):
+        line = raw.decode(errors="replace")
+        tail.append(line)
+        log(line)
+
+
+def kill_group(pgid: int, grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    end = time.monotonic() + grace
+    while time.monotonic() < end and procfs.group_pids(pgid):
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,48 @@
+"""Wait until a fresh release answers HTTP with a status below 500, or give up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+from nanoscale.engine.build import Cancelled
+from nanoscale.errors import UserCodeError
+
+POLL_SECONDS = 0.1
+
+
+def wait_healthy(
+    *,
+    url: str,
+    timeout: float,
+    alive: Callable[[], bool],
+    cancel: threading.Event,
+) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    with httpx.Client(timeout=2.0, follow_redirects=False, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if cancel.is_set():
+                raise Cancelled("the deployment was cancelled")
+            if not alive():
+                raise UserCodeError(
+                    "the app exited before answering its health check (see the log)",
+                    code="app_exited",
+                )
+            try:
+                status = client.get(url).status_code
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            else:
+                if status < 500:
+                    return
+                last = f"HTTP {status}"
+            time.sleep(POLL_SECONDS)
+    raise UserCodeError(
+        f"the app did not answer its health check at {url} within {int(timeout)}s "
+        f"(last result: {last}); it must listen on $PORT",
+        code="health_check_failed",
+    )

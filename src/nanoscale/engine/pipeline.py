@@ -1,0 +1,265 @@
+"""One release: fetch -> build -> start on a fresh port -> health check -> proxy switch.
+
+The old release keeps serving until the proxy points at the new, healthy one; any failure
+before that stops the new release and leaves traffic where it was. Steps are announced to an
+observer (the worker records them), which may raise `Cancelled` at a step boundary.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from nanoscale.engine.build import BuildControl, BuildSpec, run_build
+from nanoscale.engine.credentials import CredentialProvider
+from nanoscale.engine.fetch import FetchContext, fetch_commit
+from nanoscale.engine.health import wait_healthy
+from nanoscale.engine.proxy.base import Proxy, Route
+from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec, Runtime
+from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.errors import UserCodeError
+
+STATIC_REF = "static"
+BUILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class ReleaseJob:
+    project_id: str
+    project_name: str
+    deployment_id: str
+    repo_url: str
+    commit_sha: str
+    root_directory: str
+    install_command: str | None
+    build_command: str | None
+    start_command: str | None
+    output_directory: str | None
+    health_check_path: str
+    hosts: tuple[str, ...]
+    env: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    root: Path  # <data_dir>/projects/<project id>
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store.git"
+
+    @property
+    def modules(self) -> Path:
+        return self.root / "modules"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    def release(self, deployment_id: str) -> Path:
+        return self.root / "releases" / deployment_id
+
+    def release_log(self, deployment_id: str) -> Path:
+        return self.root / "logs" / f"{deployment_id}.log"
+
+
+@dataclass(frozen=True)
+class Limits:
+    fetch_timeout: float
+    build_timeout: float
+    health_timeout: float
+    drain_seconds: float
+
+
+class Observer(Protocol):
+    control: BuildControl
+
+    def step(self, state: str) -> None:
+        """Record the step boundary; raise `Cancelled` if the deployment was cancelled."""
+
+    def release_started(self, handle: ReleaseHandle) -> None: ...
+
+
+def is_static(job: ReleaseJob) -> bool:
+    return bool(job.output_directory)
+
+
+def inside(base: Path, relative: str, what: str) -> Path:
+    path = (base / relative).resolve()
+    if path != base.resolve() and base.resolve() not in path.parents:
+        raise UserCodeError(
+            f"{what} {relative!r} points outside the repository", code="invalid_path"
+        )
+    return path
+
+
+def workdir_for(job: ReleaseJob, paths: ProjectPaths) -> Path:
+    return inside(paths.release(job.deployment_id), job.root_directory or ".", "root_directory")
+
+
+def static_root_for(job: ReleaseJob, paths: ProjectPaths) -> Path | None:
+    if not is_static(job):
+        return None
+    return inside(workdir_for(job, paths), job.output_directory or ".", "output_directory")
+
+
+def spec_for(job: ReleaseJob, paths: ProjectPaths, *, port: int, run_as: str | None) -> ReleaseSpec:
+    static_root = static_root_for(job, paths)
+    return ReleaseSpec(
+        project_id=job.project_id,
+        project_name=job.project_name,
+        deployment_id=job.deployment_id,
+        workdir=workdir_for(job, paths),
+        start_command=None if static_root else job.start_command,
+        static_root=static_root,
+        env={**job.env, "NANOSCALE_GIT_COMMIT": job.commit_sha},
+        port=port,
+        run_as=run_as,
+        log_path=paths.release_log(job.deployment_id),
+    )
+
+
+def route_for(job: ReleaseJob, port: int, paths: ProjectPaths) -> Route:
+    static_root = static_root_for(job, paths)
+    upstream = None if static_root else port
+    return Route(job.project_id, job.hosts, upstream_port=upstream, static_root=static_root)
+
+
+@dataclass
+class Pipeline:
+    runtime: Runtime
+    proxy: Proxy
+    limits: Limits
+    url_allowed: Callable[[str], bool]
+
+    def deploy(
+        self,
+        job: ReleaseJob,
+        *,
+        paths: ProjectPaths,
+        credentials: CredentialProvider,
+        run_as: Account | None,
+        port: int,
+        observer: Observer,
+    ) -> ReleaseHandle:
+        """Run the release up to the proxy switch and return its handle; the caller retires
+        the previous release."""
+        release_dir = paths.release(job.deployment_id)
+        log = observer.control.log
+        fetch_commit(
+            store=paths.store,
+            url=job.repo_url,
+            sha=job.commit_sha,
+            dest=release_dir,
+            ctx=FetchContext(
+                credentials=credentials,
+                modules_dir=paths.modules,
+                url_allowed=self.url_allowed,
+                timeout=self.limits.fetch_timeout,
+                log=log,
+            ),
+        )
+        if run_as is not None:
+            give_tree_to(release_dir, run_as)
+        workdir = workdir_for(job, paths)
+        if not workdir.is_dir():
+            raise UserCodeError(
+                f"root_directory {job.root_directory!r} does not exist", code="invalid_path"
+            )
+        observer.step("building")
+        self._build(job, workdir, paths, run_as, observer.control)
+        observer.step("starting")
+        handle = self._start(job, workdir, paths, run_as, port)
+        observer.release_started(handle)
+        try:
+            if handle.ref != STATIC_REF:
+                wait_healthy(
+                    url=f"http://127.0.0.1:{port}{job.health_check_path or '/'}",
+                    timeout=self.limits.health_timeout,
+                    alive=lambda: self.runtime.is_running(handle),
+                    cancel=observer.control.cancel,
+                )
+            self.proxy.apply(route_for(job, handle.port, paths))
+        except BaseException:
+            self._append_release_log(paths, job, log)
+            self.discard(handle, paths)
+            raise
+        log(f"release {job.commit_sha[:12]} is live\n")
+        return handle
+
+    def retire(self, handle: ReleaseHandle, paths: ProjectPaths, *, drain: bool = True) -> None:
+        """Stop an old release after the switch (after in-flight requests drained) and delete it."""
+        if drain and handle.ref != STATIC_REF and self.limits.drain_seconds > 0:
+            time.sleep(self.limits.drain_seconds)
+        self.discard(handle, paths)
+
+    def discard(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
+        if handle.ref != STATIC_REF:
+            self.runtime.stop(handle)
+        shutil.rmtree(paths.release(handle.deployment_id), ignore_errors=True)
+
+    def _build(
+        self,
+        job: ReleaseJob,
+        workdir: Path,
+        paths: ProjectPaths,
+        run_as: Account | None,
+        control: BuildControl,
+    ) -> None:
+        commands = [
+            (label, cmd)
+            for label, cmd in (("install", job.install_command), ("build", job.build_command))
+            if cmd
+        ]
+        if not commands:
+            control.log("no install or build command\n")
+            return
+        env = {
+            "PATH": BUILD_PATH,
+            "HOME": str(paths.home),
+            "LANG": "C.UTF-8",
+            "CI": "1",
+            "NANOSCALE_GIT_COMMIT": job.commit_sha,
+            **job.env,
+        }
+        spec = BuildSpec(
+            workdir=workdir,
+            commands=commands,
+            env=env,
+            run_as=run_as,
+            timeout=self.limits.build_timeout,
+        )
+        run_build(spec, control)
+
+    def _start(
+        self, job: ReleaseJob, workdir: Path, paths: ProjectPaths, run_as: Account | None, port: int
+    ) -> ReleaseHandle:
+        spec = spec_for(job, paths, port=port, run_as=run_as.name if run_as else None)
+        if spec.static_root is not None:
+            if not spec.static_root.is_dir():
+                raise UserCodeError(
+                    f"the build produced no output_directory {job.output_directory!r}",
+                    code="output_missing",
+                )
+            return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
+        if not job.start_command:
+            raise UserCodeError(
+                "the project has no start_command and no output_directory",
+                code="start_command_missing",
+            )
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        return self.runtime.start(spec)
+
+    @staticmethod
+    def _append_release_log(
+        paths: ProjectPaths, job: ReleaseJob, log: Callable[[str], None]
+    ) -> None:
+        path = paths.release_log(job.deployment_id)
+        if path.exists():
+            tail = path.read_text(errors="replace")[-4000:]
+            if tail:
+                log("--- app output ---\n" + tail + ("" if tail.endswith("\n") else "\n"))

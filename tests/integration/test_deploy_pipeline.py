@@ -1,0 +1,129 @@
+"""The release pipeline end to end: real git over HTTP, real builds, real app processes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+
+from tests.support.deploy import APPS, PYTHON_APP, STATIC_APP, DeployHarness
+
+
+def test_node_app_goes_live_serving_the_requested_commit(deploy: DeployHarness) -> None:
+    repo, sha = deploy.repo("web")
+    project = deploy.project(repo, install_command="echo installing", build_command="echo built")
+    deployment_id = deploy.request(project, sha, trigger="create")
+
+    assert deploy.run_until_idle() == 1
+
+    done = deploy.deployment(deployment_id)
+    assert done.state == "live", deploy.log(deployment_id)
+    assert done.commit_sha == sha
+    assert None not in (done.fetching_at, done.building_at, done.starting_at, done.finished_at)
+    assert deploy.serve(project) == f"v1 {sha}\n"
+    log = deploy.log(deployment_id)
+    assert "installing" in log and "built" in log
+
+
+def test_redeploy_to_a_new_commit_replaces_and_stops_the_old_release(deploy: DeployHarness) -> None:
+    repo, first = deploy.repo("web")
+    project = deploy.project(repo)
+    first_id = deploy.request(project, first)
+    deploy.run_until_idle()
+    old_port = deploy.deployment(first_id).release_port
+
+    second = repo.commit({"version.txt": "v2\n"})
+    second_id = deploy.request(project, second)
+    deploy.run_until_idle()
+
+    assert deploy.deployment(second_id).state == "live"
+    assert deploy.serve(project) == f"v2 {second}\n"
+    assert deploy.deployment(first_id).release_stopped_at is not None
+    assert deploy.deployment(second_id).release_port != old_port
+    assert not _answers(old_port)
+
+
+def test_failing_build_keeps_the_old_release_live(deploy: DeployHarness) -> None:
+    repo, good = deploy.repo("web")
+    project = deploy.project(repo, build_command="sh check.sh")
+    repo.commit({"check.sh": "echo ok\n"})
+    good = repo.head()
+    deploy.request(project, good)
+    deploy.run_until_idle()
+
+    bad = repo.commit(
+        {"check.sh": "echo 'compiling...'; echo 'syntax error on line 3' >&2; exit 7\n"}
+    )
+    bad_id = deploy.request(project, bad)
+    deploy.run_until_idle()
+
+    failed = deploy.deployment(bad_id)
+    assert failed.state == "failed"
+    assert failed.error_code == "build_failed"
+    assert failed.error_responsibility == "user"
+    assert "exit code 7" in (failed.error_message or "")
+    assert "syntax error on line 3" in (failed.error_message or "")
+    assert deploy.serve(project) == f"v1 {good}\n"
+
+
+def test_app_that_never_listens_fails_health_check_and_old_release_serves(
+    deploy: DeployHarness,
+) -> None:
+    repo, good = deploy.repo("web")
+    project = deploy.project(repo)
+    deploy.request(project, good)
+    deploy.run_until_idle()
+
+    broken = repo.commit(
+        {"server.js": "console.log('forgot to listen'); setInterval(() => {}, 1000);\n"}
+    )
+    deploy.worker.pipeline.limits = replace(deploy.worker.pipeline.limits, health_timeout=2)
+    broken_id = deploy.request(project, broken)
+    deploy.run_until_idle()
+
+    failed = deploy.deployment(broken_id)
+    assert failed.state == "failed"
+    assert failed.error_code == "health_check_failed"
+    assert "forgot to listen" in deploy.log(broken_id)
+    assert deploy.serve(project) == f"v1 {good}\n"
+
+
+def test_python_app_receives_env_vars_and_port(deploy: DeployHarness) -> None:
+    repo, sha = deploy.repo("py", "python")
+    project = deploy.project(repo, env={"GREETING": "hello"}, **PYTHON_APP)
+    repo.commit(
+        {
+            "app.py": (APPS / "python" / "app.py")
+            .read_text()
+            .replace("VERSION = ", "VERSION = os.environ['GREETING'] + ' ' + ")
+        }
+    )
+    sha = repo.head()
+    deployment_id = deploy.request(project, sha)
+    deploy.run_until_idle()
+
+    assert deploy.deployment(deployment_id).state == "live", deploy.log(deployment_id)
+    assert deploy.serve(project) == f"hello v1 {sha}\n"
+
+
+def test_static_site_is_built_and_served_without_a_process(deploy: DeployHarness) -> None:
+    repo, sha = deploy.repo("site", "static")
+    project = deploy.project(repo, start_command=None, **STATIC_APP)
+    deployment_id = deploy.request(project, sha)
+    deploy.run_until_idle()
+
+    done = deploy.deployment(deployment_id)
+    assert done.state == "live", deploy.log(deployment_id)
+    assert done.release_ref == "static"
+    url = deploy.url(project)
+    assert url is not None
+    assert f"v1 {sha}" in httpx.get(url, timeout=5).text
+    assert deploy.status(project) == "live"
+
+
+def _answers(port: int | None) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
