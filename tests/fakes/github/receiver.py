@@ -23,11 +23,19 @@ class Received:
         return self.headers.get("X-GitHub-Delivery", "")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A sender that gave up (GitHub's timeout) is expected here, not an error."""
+
+
 @dataclass
 class WebhookReceiver:
     status: int = 202  # what the receiver answers; tests may switch it to 500
+    delay: float = 0.0  # seconds to wait before answering (to provoke GitHub's timeout)
     received: list[Received] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _server: _QuietServer | None = None
     _thread: threading.Thread | None = None
 
     def start(self) -> WebhookReceiver:
@@ -38,6 +46,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", "2")
@@ -47,8 +56,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 return  # keep test output clean
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -35,6 +35,8 @@ API_PREFIX = "/api/v3"
 REST_URI = "urn:github:rest"
 WEBHOOKS_URI = "urn:github:webhooks"
 # GitHub answers these on any endpoint even where the description does not list them.
+# Served by GitHub but absent from the description; validated as the documented twin.
+UNDOCUMENTED_ALIASES = {r"^/repositories/\d+$": "/repos/{owner}/{repo}"}
 GENERIC_ERROR_STATUSES = frozenset({401, 403, 404, 429, 500, 502, 503, 504})
 
 
@@ -123,6 +125,9 @@ class RestSpec:
         for regex, template in self.matchers:
             if regex.match(path) and method.lower() in self.document["paths"][template]:
                 return template, self.document["paths"][template][method.lower()]
+        for pattern, twin in UNDOCUMENTED_ALIASES.items():
+            if re.match(pattern, path) and method.lower() in self.document["paths"][twin]:
+                return twin, self.document["paths"][twin][method.lower()]
         return None
 
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
