@@ -114,3 +114,29 @@ def screenshot(page: Page, name: str) -> None:
     """Save a full-page screenshot as test-output/screenshots/<name>.png (for review)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def create_admin(server: NanoScaleServer, username: str, password: str) -> None:
+    """First-run setup over plain HTTP (the form's token is the pre-session cookie's value)."""
+    with httpx.Client(base_url=server.url) as client:
+        client.get("/setup").raise_for_status()
+        token = client.cookies["nanoscale_form"]
+        form = {"username": username, "password": password, "password_confirm": password}
+        response = client.post("/setup", data={**form, "csrf_token": token})
+        assert response.status_code == 303, response.text
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def wait_for_deployment_end(page: Page) -> str:
+    """Waits (no reload: htmx keeps the steps current) until the page's deployment finished;
+    returns its final state."""
+    done = "[data-deployment-state=live], [data-deployment-state=failed]"
+    page.wait_for_selector(done, timeout=120_000)
+    return str(page.locator(done).first.get_attribute("data-deployment-state"))

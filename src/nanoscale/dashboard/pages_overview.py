@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from nanoscale.api.health import health as orchestrator_health
+from nanoscale import __version__
 from nanoscale.context import AppContext
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.views import DeploymentRow, deployment_row, project_badge
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, SignedIn
 from nanoscale.deployments import service as deployments
+from nanoscale.deployments.backends import COMPONENT as BACKENDS
+from nanoscale.deployments.backends import Backends
 from nanoscale.projects import service as projects
 
 router = APIRouter(route_class=DashboardRoute)
@@ -29,31 +30,19 @@ class HealthItem:
 
 
 def health_items(ctx: AppContext) -> list[HealthItem]:
-    api = orchestrator_health(ctx)
-    items = [
-        HealthItem(
-            "Orchestrator", "ok" if api.status == "ok" else "failed", f"database {api.database}"
-        )
-    ]
-    proxy: Any = ctx.components.get("proxy")
-    if ctx.settings.proxy == "none" or proxy is None:
-        items.append(
-            HealthItem("Proxy", "none", "no reverse proxy configured (NANOSCALE_PROXY=none)")
-        )
+    # This page was read from the database, so it is reachable; a second connection here
+    # would wait on SQLite's lock held by this request's own transaction.
+    items = [HealthItem("Orchestrator", "ok", f"NanoScale {__version__}, database reachable")]
+    backends = ctx.components.get(BACKENDS)
+    if ctx.settings.proxy == "none" or not isinstance(backends, Backends):
+        items.append(HealthItem("Proxy", "none", "no reverse proxy (NANOSCALE_PROXY=none)"))
     else:
-        healthy = bool(proxy.healthy())
-        items.append(
-            HealthItem(
-                "Proxy",
-                "ok" if healthy else "unreachable",
-                f"Caddy admin at {ctx.settings.caddy_admin}",
-            )
-        )
-    worker_state = "ok" if ctx.components.get("worker") is not None else "none"
-    worker_detail = (
-        "running" if worker_state == "ok" else "disabled (NANOSCALE_WORKER_ENABLED=false)"
-    )
-    items.append(HealthItem("Deploy worker", worker_state, worker_detail))
+        healthy = backends.proxy.healthy()
+        detail = f"Caddy admin API at {ctx.settings.caddy_admin}"
+        items.append(HealthItem("Proxy", "ok" if healthy else "unreachable", detail))
+    enabled = ctx.settings.worker_enabled
+    detail = "enabled" if enabled else "disabled (NANOSCALE_WORKER_ENABLED=false)"
+    items.append(HealthItem("Deploy worker", "ok" if enabled else "none", detail))
     return items
 
 

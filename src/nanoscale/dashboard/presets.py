@@ -31,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "fields": {
             "install_command": "pip install -r requirements.txt",
             "build_command": "",
-            "start_command": "python app.py",
+            "start_command": "python3 app.py",
             "output_directory": "",
         },
     },

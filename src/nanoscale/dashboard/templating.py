@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from nanoscale import __version__
+from nanoscale.accounts.passwords import MIN_LENGTH
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -48,7 +49,7 @@ def first_line(text: str | None) -> str:
 
 
 templates.env.filters.update(short_sha=short_sha, when=when, ago=ago, first_line=first_line)
-templates.env.globals["version"] = __version__
+templates.env.globals.update(version=__version__, password_min=MIN_LENGTH)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
