@@ -14,6 +14,8 @@ from nanoscale import __version__
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
+from nanoscale.deployments.backends import close_backends
+from nanoscale.deployments.worker import start_worker
 from nanoscale.errors import NanoScaleError, RateLimited
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
@@ -62,7 +64,11 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = start_worker(ctx) if settings.worker_enabled else None
         yield
+        if worker is not None:
+            worker.stop()
+        close_backends(ctx)
         if context is None:  # we built it, we close it
             ctx.close()
 

@@ -87,10 +87,9 @@ class DeployHarness:
                 owner_id=self.owner_id,
                 name=name,
                 repo_url=repo.url,
-                branch="main",
                 port=20000 + len(self.project_names),
                 git_username=repo.username,
-                **{**NODE_APP, **fields},
+                **{"branch": "main", **NODE_APP, **fields},
             )
             session.add(project)
             session.flush()

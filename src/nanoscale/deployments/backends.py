@@ -42,3 +42,10 @@ def backends_for(ctx: AppContext) -> Backends:
     backends = Backends(runtime=make_runtime(ctx.settings), proxy=make_proxy(ctx.settings))
     ctx.components[COMPONENT] = backends
     return backends
+
+
+def close_backends(ctx: AppContext) -> None:
+    """Orchestrator shutdown: stop supervising (releases and routes stay up for the restart)."""
+    backends = ctx.components.pop(COMPONENT, None)
+    if isinstance(backends, Backends):
+        backends.close()

@@ -1,9 +1,9 @@
 """A project's status and URL, derived from its deployment records (never stored).
 
-    building  a deployment is queued or running
-    live      a release is serving (even if a later deployment failed)
-    failed    nothing serves and the latest deployment failed
-    stopped   nothing serves (never deployed, or every release was stopped)
+building  a deployment is queued or running
+live      a release is serving (even if a later deployment failed)
+failed    nothing serves and the latest deployment failed
+stopped   nothing serves (never deployed, or every release was stopped)
 """
 
 from __future__ import annotations

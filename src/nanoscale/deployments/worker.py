@@ -250,3 +250,10 @@ class Worker:
                 ran = False
             if not ran:
                 wait_for_work(self.ctx.settings.worker_poll_seconds)
+
+
+def start_worker(ctx: AppContext) -> Worker:
+    """Recover, re-adopt live releases, then run the loop in a thread (the app lifespan)."""
+    worker = Worker(ctx)
+    worker.start()
+    return worker
