@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     caddy_admin: str = "http://127.0.0.1:2019"
     proxy_http_port: int = Field(default=80, ge=1, le=65535)
     proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
+    proxy_listen_host: str = ""  # interface Caddy's NanoScale server binds; "" = all
     worker_enabled: bool = True
     # Deployments (docs/deployments.md). Releases get a fresh port from their own range.
     release_port_start: int = Field(default=30000, ge=1024, le=65535)

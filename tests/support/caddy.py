@@ -67,6 +67,7 @@ class CaddyInstance:
             "caddy_admin": self.admin_url,
             "proxy_http_port": self.http_port,
             "proxy_https_port": 0,  # tests never ask a public CA for certificates
+            "proxy_listen_host": "127.0.0.1",
         }
 
     def initial_config(self) -> dict[str, Any]:

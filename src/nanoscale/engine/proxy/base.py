@@ -29,3 +29,21 @@ class Proxy(Protocol):
     def public_url(self, route: Route) -> str: ...
 
     def healthy(self) -> bool: ...
+
+    def ensure_config(self) -> bool:
+        """Re-install the routes if the proxy lost them (e.g. it restarted); True if it did.
+        Cheap when nothing is missing: the worker may call it every few seconds."""
+        ...
+
+    def close(self) -> None:
+        """Orchestrator shutdown (routes stay in the proxy)."""
+        ...
+
+
+def project_hosts(
+    project_name: str, base_domain: str, custom_domains: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """`<project>.<base domain>` first (it names the public URL), then custom domains."""
+    primary = f"{project_name}.{base_domain}".lower()
+    extra = tuple(d.lower() for d in custom_domains if d.lower() != primary)
+    return (primary, *dict.fromkeys(extra))

@@ -1,0 +1,20 @@
+"""Choose the proxy backend from settings (`NANOSCALE_PROXY`)."""
+
+from __future__ import annotations
+
+from nanoscale.engine.proxy.base import Proxy
+from nanoscale.engine.proxy.caddy import CaddyProxy
+from nanoscale.engine.proxy.caddy_config import Listen
+from nanoscale.engine.proxy.none import NoProxy
+from nanoscale.settings import Settings
+
+
+def make_proxy(settings: Settings) -> Proxy:
+    if settings.proxy == "caddy":
+        listen = Listen(
+            host=settings.proxy_listen_host,
+            http_port=settings.proxy_http_port,
+            https_port=settings.proxy_https_port,
+        )
+        return CaddyProxy(admin_url=settings.caddy_admin, listen=listen)
+    return NoProxy()

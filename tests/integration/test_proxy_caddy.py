@@ -1,0 +1,160 @@
+"""CaddyProxy against a real Caddy: host routing, custom domains, static sites, removal,
+restoring routes after a Caddy restart, and coexistence with other Caddy servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nanoscale.engine.proxy import Route, make_proxy
+from nanoscale.engine.proxy.caddy import CaddyProxy
+from nanoscale.engine.runtime.health import wait_for_http
+from nanoscale.engine.runtime.process import ProcessRuntime
+from nanoscale.errors import ConfigError, PlatformError
+from nanoscale.settings import Settings
+from tests.support.caddy import CaddyInstance
+from tests.support.caddy_releases import app_spec
+
+pytestmark = pytest.mark.caddy
+
+
+@pytest.fixture
+def proxy(caddy: CaddyInstance, make_settings: Callable[..., Settings]) -> Iterator[CaddyProxy]:
+    built = make_proxy(make_settings(**caddy.settings_overrides()))
+    assert isinstance(built, CaddyProxy)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[ProcessRuntime]:
+    rt = ProcessRuntime(tmp_path / "state")
+    yield rt
+    rt.stop_all(grace_seconds=2)
+    rt.close()
+
+
+@pytest.fixture
+def start_app(runtime: ProcessRuntime, tmp_path: Path) -> Callable[[str], int]:
+    def _start(name: str) -> int:
+        spec = app_spec(tmp_path, name=name, project=name)
+        runtime.start(spec)
+        assert wait_for_http(spec.port, timeout=15)
+        return spec.port
+
+    return _start
+
+
+def body(caddy: CaddyInstance, host: str) -> str:
+    response = caddy.get(host)
+    return f"{response.status_code} {response.text}"
+
+
+def test_each_project_is_served_under_its_own_host_name(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
+    proxy.apply(Route("shop", ("shop.localhost",), start_app("shop"), None))
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+    assert body(caddy, "shop.localhost").startswith("200 shop ")
+    assert "blog" not in body(caddy, "other.localhost")
+    assert "shop" not in body(caddy, "other.localhost")
+
+
+def test_custom_domains_reach_the_project_too(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    port = start_app("blog")
+    proxy.apply(Route("blog", ("blog.localhost", "www.Blog-Example.com"), port, None))
+    assert body(caddy, "www.blog-example.com").startswith("200 blog ")
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+
+
+def test_static_site_is_served_by_caddy_from_its_directory(
+    caddy: CaddyInstance, proxy: CaddyProxy, tmp_path: Path
+) -> None:
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "index.html").write_text("<h1>static home</h1>")
+    (root / "docs" / "page.html").write_text("a page")
+    proxy.apply(Route("site", ("site.localhost",), None, root))
+    assert caddy.get("site.localhost").text == "<h1>static home</h1>"
+    assert caddy.get("site.localhost", "/docs/page.html").text == "a page"
+    assert caddy.get("site.localhost", "/missing.html").status_code == 404
+
+
+def test_removed_route_no_longer_serves_and_others_stay(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
+    proxy.apply(Route("shop", ("shop.localhost",), start_app("shop"), None))
+    proxy.remove("blog")
+    assert "blog" not in body(caddy, "blog.localhost")
+    assert body(caddy, "shop.localhost").startswith("200 shop ")
+    proxy.remove("blog")  # removing twice is harmless
+
+
+def test_caddy_restart_loses_no_routes_after_ensure_config(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int], tmp_path: Path
+) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("static")
+    proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
+    proxy.apply(Route("site", ("site.localhost",), None, tmp_path / "site"))
+    assert proxy.ensure_config() is False  # nothing missing, nothing changed
+
+    caddy.restart()
+    with pytest.raises(httpx.TransportError):
+        caddy.get("blog.localhost")  # NanoScale's server is gone with the restart
+    assert proxy.ensure_config() is True
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+    assert caddy.get("site.localhost").text == "static"
+
+
+def test_restore_rebuilds_exactly_the_given_routes(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    proxy.apply(Route("stale", ("stale.localhost",), start_app("stale"), None))
+    proxy.restore([Route("blog", ("blog.localhost",), start_app("blog"), None)])
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+    assert "stale" not in body(caddy, "stale.localhost")
+
+
+def test_other_caddy_servers_are_left_alone(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    other = {"listen": ["127.0.0.1:0"], "routes": []}
+    httpx.post(
+        f"{caddy.admin_url}/config/apps", json={"http": {"servers": {"other": other}}}, timeout=5
+    ).raise_for_status()
+    proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
+    proxy.restore([Route("blog", ("blog.localhost",), start_app("blog2"), None)])
+    servers = caddy.config()["apps"]["http"]["servers"]
+    assert set(servers) == {"other", "nanoscale"}
+    assert body(caddy, "blog.localhost").startswith("200 blog2 ")
+
+
+def test_health_follows_caddy_and_failures_name_the_proxy(
+    caddy: CaddyInstance, proxy: CaddyProxy
+) -> None:
+    assert proxy.healthy()
+    caddy.stop()
+    assert not proxy.healthy()
+    with pytest.raises(PlatformError) as failure:
+        proxy.apply(Route("blog", ("blog.localhost",), 1234, None))
+    assert failure.value.code == "proxy_unreachable"
+
+
+def test_public_url_uses_the_primary_host_and_listen_port(
+    caddy: CaddyInstance, proxy: CaddyProxy
+) -> None:
+    route = Route("blog", ("blog.localhost", "blog.example.com"), 1234, None)
+    assert proxy.public_url(route) == f"http://blog.localhost:{caddy.http_port}"
+
+
+def test_admin_api_must_be_on_loopback(make_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(ConfigError):
+        make_proxy(make_settings(proxy="caddy", caddy_admin="http://10.0.0.5:2019"))

@@ -1,0 +1,75 @@
+"""A bounded HTTP load loop through Caddy, for zero-downtime tests and the benchmark.
+
+A few client threads send GET requests with a Host header to Caddy's loopback listener until
+stopped (or until a hard cap on time and count), recording failures (transport errors and
+5xx answers) and which release answered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+
+MAX_SECONDS = 60.0
+MAX_REQUESTS_PER_CLIENT = 50_000
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+    answered_by: Counter[str] = field(default_factory=Counter)
+
+
+class LoadLoop:
+    def __init__(self, port: int, host: str, *, clients: int = 2) -> None:
+        self._url = f"http://127.0.0.1:{port}/"
+        self._host = host
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.result = LoadResult()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def __enter__(self) -> LoadLoop:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> LoadResult:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        return self.result
+
+    def seen(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.result.answered_by)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + MAX_SECONDS
+        with httpx.Client(headers={"Host": self._host}, timeout=10.0) as client:
+            for _ in range(MAX_REQUESTS_PER_CLIENT):
+                if self._stop.is_set() or time.monotonic() > deadline:
+                    return
+                self._one(client)
+
+    def _one(self, client: httpx.Client) -> None:
+        try:
+            response = client.get(self._url)
+            failure = f"HTTP {response.status_code}" if response.status_code >= 500 else None
+            name = response.text.split(" ")[0]
+        except httpx.TransportError as exc:
+            failure, name = f"{type(exc).__name__}: {exc}", ""
+        with self._lock:
+            self.result.requests += 1
+            if failure:
+                self.result.failures.append(failure)
+            else:
+                self.result.answered_by[name] += 1
