@@ -1,4 +1,4 @@
-"""The simulator's OAuth web flow: PKCE, single-use codes, rotating refresh tokens, 8-hour tokens."""
+"""The simulator's OAuth web flow: PKCE, single-use codes, rotating refresh, 8-hour tokens."""
 
 from __future__ import annotations
 

@@ -94,7 +94,14 @@ def commit_files(
             git(repo, "read-tree", parent, env=env)
         for path, content in files.items():
             if content is None:
-                git(repo, "update-index", "--force-remove", "--", path, env=env)
+                # mode 0 removes the entry; --force-remove would need a work tree
+                git(
+                    repo,
+                    "update-index",
+                    "--index-info",
+                    env=env,
+                    stdin=f"0 {ZERO_SHA}\t{path}\n".encode(),
+                )
                 continue
             data = content.encode() if isinstance(content, str) else content
             blob = git(repo, "hash-object", "-w", "--stdin", stdin=data).strip()

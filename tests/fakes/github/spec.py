@@ -98,10 +98,35 @@ def _nullable_to_jsonschema(node: Any) -> Any:
     return {"anyOf": [out, {"type": "null"}]}
 
 
+# GitHub accepts these unencoded even when they contain slashes ("feature/x").
+SLASHED_PARAMS = ("{branch}", "{ref}", "{path}")
+
+
+def _apply_errata(document: dict[str, Any]) -> dict[str, Any]:
+    """Known slips in the published description, each fixed to match its own components.
+
+    GET /app/installations inlines `account` as allOf[simple-user, enterprise] (an account
+    would have to be both); the `installation` component says anyOf, as GitHub behaves.
+    """
+    op = document["paths"]["/app/installations"]["get"]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    account = schema["items"]["properties"]["account"]
+    for branch in account.get("anyOf", []):
+        if "allOf" in branch:
+            branch["anyOf"] = branch.pop("allOf")
+    return document
+
+
 def _template_regex(template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[^}]+\})", template)
-    pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^{pattern}$")
+    parts = [p for p in re.split(r"(\{[^}]+\})", template) if p]
+    last = len(parts) - 1
+
+    def piece(i: int, part: str) -> str:
+        if not part.startswith("{"):
+            return re.escape(part)
+        return ".+" if i == last and part in SLASHED_PARAMS else "[^/]+"
+
+    return re.compile("^" + "".join(piece(i, p) for i, p in enumerate(parts)) + "$")
 
 
 class RestSpec:
@@ -118,7 +143,7 @@ class RestSpec:
     @functools.cache
     def load(cls) -> RestSpec:
         raw = json.loads(_fetch(REST_PACKAGE, CACHE_DIR / "api.github.com.json").read_text())
-        return cls(_nullable_to_jsonschema(raw))
+        return cls(_apply_errata(_nullable_to_jsonschema(raw)))
 
     def match(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
         path = path.removeprefix(API_PREFIX) or "/"

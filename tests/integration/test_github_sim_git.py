@@ -1,0 +1,171 @@
+"""Git smart-HTTP and the push control API: real git clients, real push payloads."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.github import GitHubSimulator, ServedSimulator
+from tests.fakes.github.gitstore import ZERO_SHA
+from tests.fakes.github.receiver import WebhookReceiver
+from tests.fakes.github.testkit import bearer, git, git_env, small_world
+
+pytest_plugins = ["tests.fakes.github.fixtures"]
+
+
+def _pushes(receiver: WebhookReceiver) -> list[dict[str, object]]:
+    return [json.loads(r.body) for r in receiver.events("push", "/app")]
+
+
+def test_public_repository_clones_anonymously_private_needs_a_token(
+    github_sim: GitHubSimulator, github_served: ServedSimulator, tmp_path: Path
+) -> None:
+    world = small_world(github_sim)
+    base, anonymous = github_served.base_url, git_env(github_served.base_url, None, tmp_path)
+    assert (
+        git(
+            "clone", "-q", f"{base}/alice/site.git", str(tmp_path / "site"), env=anonymous
+        ).returncode
+        == 0
+    )
+    denied = git("clone", "-q", f"{base}/alice/app.git", str(tmp_path / "app"), env=anonymous)
+    assert denied.returncode != 0 and "could not read Username" in denied.stderr
+    token = github_sim.mint_installation_token(world.installation).token
+    ok = git(
+        "clone",
+        "-q",
+        f"{base}/alice/app.git",
+        str(tmp_path / "app2"),
+        env=git_env(base, token, tmp_path),
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_user_token_clones_repositories_the_user_can_access(
+    github_sim: GitHubSimulator, github_served: ServedSimulator, tmp_path: Path
+) -> None:
+    world = small_world(github_sim)
+    bob_token, _ = github_sim.mint_user_token(world.app, world.bob)
+    env = git_env(github_served.base_url, bob_token.token, tmp_path)
+    url = f"{github_served.base_url}/alice/app.git"
+    assert git("clone", "-q", url, str(tmp_path / "a"), env=env).returncode != 0
+    github_sim.add_collaborator(world.private, world.bob, "read")
+    assert git("clone", "-q", url, str(tmp_path / "b"), env=env).returncode == 0
+
+
+def test_shallow_single_branch_fetch_of_another_branch(
+    github_sim: GitHubSimulator, github_served: ServedSimulator, tmp_path: Path
+) -> None:
+    world = small_world(github_sim)
+    sha = github_sim.commit(world.private, "feature/x", {"feature.txt": "yes"})
+    token = github_sim.mint_installation_token(world.installation).token
+    env = git_env(github_served.base_url, token, tmp_path)
+    dest = tmp_path / "shallow"
+    url = f"{github_served.base_url}/alice/app.git"
+    done = git("clone", "-q", "--depth", "1", "--branch", "feature/x", url, str(dest), env=env)
+    assert done.returncode == 0, done.stderr
+    assert git("rev-parse", "HEAD", env=env, cwd=dest).stdout.strip() == sha
+    assert (dest / "feature.txt").read_text() == "yes"
+
+
+def test_gzip_encoded_upload_pack_request_is_served(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)
+    sha = github_sim.commit(world.public, "main", {"x": "y"})
+    want = f"want {sha}\n"
+    body = f"{len(want) + 4:04x}{want}00000009done\n".encode()
+    resp = github_web.post(
+        "/alice/site.git/git-upload-pack",
+        content=gzip.compress(body),
+        headers={
+            "Content-Type": "application/x-git-upload-pack-request",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert resp.status_code == 200 and b"PACK" in resp.content
+
+
+def test_pushing_over_http_is_refused(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    small_world(github_sim)
+    resp = github_web.get("/alice/site.git/info/refs", params={"service": "git-receive-pack"})
+    assert resp.status_code == 403
+
+
+def test_commit_push_payload_lists_the_commit_and_its_files(
+    github_sim: GitHubSimulator, webhook_receiver: WebhookReceiver
+) -> None:
+    world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    before = github_sim.state.repos[world.private.id]
+    sha = github_sim.commit(
+        before, "main", {"new.txt": "n", "README.md": None}, message="Add new, drop README ✓"
+    )
+    (push,) = _pushes(webhook_receiver)
+    assert push["after"] == sha and push["created"] is False and push["forced"] is False
+    (commit,) = push["commits"]  # type: ignore[misc]
+    assert commit["added"] == ["new.txt"] and commit["removed"] == ["README.md"]
+    assert commit["message"] == "Add new, drop README ✓"
+    assert push["installation"] == {
+        "id": world.installation.id,
+        "node_id": push["installation"]["node_id"],
+    }  # type: ignore[index]
+
+
+def test_force_push_is_flagged_forced(
+    github_sim: GitHubSimulator, webhook_receiver: WebhookReceiver
+) -> None:
+    world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    first = github_sim.commit(world.private, "main", {"a": "1"})
+    rewritten = github_sim.force_push(world.private, "main", files={"a": "rewritten"})
+    _, forced = _pushes(webhook_receiver)
+    assert forced["before"] == first and forced["after"] == rewritten and forced["forced"] is True
+
+
+def test_branch_and_tag_creation_and_deletion_push_events(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    control = "/_sim/repos/alice/app"
+    sha = github_web.post(f"{control}/create-branch", json={"name": "release/1.x"}).json()["result"]
+    github_web.post(f"{control}/create-tag", json={"name": "v1.2"})
+    github_web.post(f"{control}/delete-branch", json={"name": "release/1.x"})
+    github_web.post(f"{control}/delete-tag", json={"name": "v1.2"})
+    created, tagged, deleted, untagged = _pushes(webhook_receiver)
+    assert (created["ref"], created["created"], created["after"], created["commits"]) == (
+        "refs/heads/release/1.x",
+        True,
+        sha,
+        [],
+    )
+    assert tagged["ref"] == "refs/tags/v1.2" and tagged["created"] is True
+    assert (
+        deleted["deleted"] is True
+        and deleted["after"] == ZERO_SHA
+        and deleted["head_commit"] is None
+    )
+    assert untagged["ref"] == "refs/tags/v1.2" and untagged["deleted"] is True
+    token = github_sim.mint_installation_token(github_sim.state.live_installations()[0]).token
+    branches = github_web.get("/api/v3/repos/alice/app/branches", headers=bearer(token))
+    assert [b["name"] for b in branches.json()] == ["main"]
+
+
+def test_branch_and_commit_endpoints_describe_the_pushed_commit(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)
+    sha = github_sim.commit(world.private, "feature/x", {"f.txt": "f"}, message="Feature")
+    auth = {
+        "Authorization": f"token {github_sim.mint_installation_token(world.installation).token}"
+    }
+    branch = github_web.get("/api/v3/repos/alice/app/branches/feature/x", headers=auth).json()
+    assert branch["name"] == "feature/x" and branch["commit"]["sha"] == sha
+    commit = github_web.get(f"/api/v3/repos/alice/app/commits/{sha[:12]}", headers=auth).json()
+    assert commit["sha"] == sha and commit["commit"]["message"] == "Feature"
+    assert [f["filename"] for f in commit["files"]] == ["f.txt"]
+    missing = github_web.get("/api/v3/repos/alice/app/commits/nope", headers=auth)
+    assert missing.status_code == 422
