@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+
+from nanoscale.app import create_app
+from nanoscale.context import AppContext, build_context
+from nanoscale.db.migrate import upgrade
+from nanoscale.settings import Settings
 
 ADMIN = ("admin", "correct horse battery")
 
@@ -51,3 +58,25 @@ def project_body(name: str = "shop", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def make_client(
+    make_settings: Callable[..., Settings], database_url: str
+) -> Iterator[Callable[..., TestClient]]:
+    """A client on settings with overrides (e.g. tighter throttling), same DB backend.
+
+    Import it into a test module (`from tests.support.api import make_client`) to use it.
+    """
+    contexts: list[AppContext] = []
+
+    def _make(**overrides: Any) -> TestClient:
+        settings = make_settings(database_url=database_url, **overrides)
+        ctx = build_context(settings)
+        upgrade(ctx.engine)
+        contexts.append(ctx)
+        return TestClient(create_app(settings, context=ctx))
+
+    yield _make
+    for ctx in contexts:
+        ctx.close()

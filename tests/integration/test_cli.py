@@ -1,0 +1,139 @@
+"""The `nanoscale` CLI: user management and `doctor`."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from nanoscale.accounts.models import AuditEvent
+from nanoscale.context import AppContext
+from nanoscale.crypto import generate_key
+from tests.support.cli import run_cli
+from tests.support.postgres import free_port
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
+    """NANOSCALE_* for the CLI: a temp data dir and the parametrized database."""
+    for name in ("NANOSCALE_PROXY", "NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NANOSCALE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)
+    monkeypatch.setenv("NANOSCALE_SECRET_KEY", generate_key())
+    return tmp_path / "var"
+
+
+def test_user_create_list_delete(env: Path, context: AppContext) -> None:
+    created = run_cli(
+        "user", "create", "Alice", "--admin", input="alice password\nalice password\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert "created admin alice" in created.output
+    assert "alice password" not in created.output.split("Password")[-1]
+    assert (
+        run_cli("user", "create", "bob", "--password-stdin", input="bob password\n").exit_code == 0
+    )
+
+    listed = run_cli("user", "list")
+    assert listed.exit_code == 0
+    lines = [line.split("\t")[:2] for line in listed.output.strip().splitlines()]
+    assert lines == [["alice", "admin"], ["bob", "user"]]
+
+    assert run_cli("user", "delete", "bob").exit_code == 0
+    assert "bob" not in run_cli("user", "list").output
+    last_admin = run_cli("user", "delete", "alice")
+    assert last_admin.exit_code == 1
+    assert "last admin" in last_admin.output
+    missing = run_cli("user", "delete", "nobody")
+    assert missing.exit_code == 1
+
+
+def test_user_create_refuses_a_weak_password(env: Path, context: AppContext) -> None:
+    result = run_cli("user", "create", "carol", "--password-stdin", input="short\n")
+    assert result.exit_code == 1
+    assert "at least 8 characters" in result.output
+
+
+def test_cli_user_changes_are_audited(env: Path, context: AppContext) -> None:
+    run_cli("user", "create", "dave", "--password-stdin", input="dave password\n")
+    with context.sessions() as db:
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.created"))
+    assert event is not None and event.actor_label == "cli"
+
+
+def test_doctor_passes_on_a_migrated_database(env: Path, context: AppContext) -> None:
+    result = run_cli("doctor")
+    assert result.exit_code == 0, result.output
+    assert "ok    database: reachable, migrated" in result.output
+    assert "no problems found" in result.output
+
+
+def test_doctor_reports_an_unmigrated_database_with_its_fix(
+    env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NANOSCALE_DATABASE_URL", f"sqlite:///{tmp_path / 'missing.db'}")
+    result = run_cli("doctor")
+    assert result.exit_code == 1
+    assert "FAIL  database" in result.output
+    assert "fix: run `nanoscale db upgrade`" in result.output
+
+
+def test_doctor_reports_bad_configuration(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NANOSCALE_PORT", "not-a-port")
+    result = run_cli("doctor")
+    assert result.exit_code == 1
+    assert "NANOSCALE_PORT" in result.output
+
+
+@pytest.fixture
+def fake_caddy_admin() -> Iterator[str]:
+    """A stand-in for Caddy's admin endpoint that answers GET /config/ like Caddy does."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/config/"
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}" if ok else b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_doctor_checks_the_caddy_admin_api_when_proxy_is_caddy(
+    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch, fake_caddy_admin: str
+) -> None:
+    monkeypatch.setenv("NANOSCALE_PROXY", "caddy")
+    monkeypatch.setenv("NANOSCALE_CADDY_ADMIN", fake_caddy_admin)
+    assert run_cli("doctor").exit_code == 0
+    monkeypatch.setenv("NANOSCALE_CADDY_ADMIN", f"http://127.0.0.1:{free_port()}")
+    down = run_cli("doctor")
+    assert down.exit_code == 1
+    assert "FAIL  proxy" in down.output
+    assert "fix: start Caddy" in down.output
+
+
+def test_doctor_reports_a_key_file_readable_by_others(
+    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "secret.key"
+    key_file.write_text(generate_key() + "\n")
+    key_file.chmod(0o644)
+    monkeypatch.delenv("NANOSCALE_SECRET_KEY")
+    monkeypatch.setenv("NANOSCALE_SECRET_KEY_FILE", str(key_file))
+    result = run_cli("doctor")
+    assert result.exit_code == 1
+    assert f"fix: chmod 600 {key_file}" in result.output
