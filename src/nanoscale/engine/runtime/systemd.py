@@ -1,0 +1,111 @@
+"""The `systemd` runtime (production hosts): one hardened unit per release, driven through
+`systemctl`. systemd supervises (Restart=on-failure), keeps the process tree in the unit's
+cgroup (so a stop leaves no orphan), and keeps releases running across orchestrator restarts.
+Needs root: units go to /etc/systemd/system and env files are root-only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
+from nanoscale.engine.runtime.spawn import RESERVED_VARS
+from nanoscale.engine.runtime.systemd_unit import render_env_file, render_unit, unit_name
+from nanoscale.errors import PlatformError
+
+STATIC_REF = "static"
+UNIT_GLOB = "nanoscale-*.service"
+
+
+class SystemdRuntime:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        unit_dir: Path = Path("/etc/systemd/system"),
+        systemctl: str = "systemctl",
+    ) -> None:
+        self._env_dir = state_dir / "env"
+        self._unit_dir = unit_dir
+        self._systemctl = systemctl
+
+    def start(self, spec: ReleaseSpec) -> ReleaseHandle:
+        if spec.static_root is not None or spec.start_command is None:
+            return _handle(spec, STATIC_REF)
+        name = unit_name(spec)
+        env_file = self._write_env_file(name, spec)
+        unit = render_unit(spec, user=spec.run_as, env_file=str(env_file))
+        (self._unit_dir / name).write_text(unit)
+        self._ctl("daemon-reload")
+        self._ctl("start", "--no-block", name)
+        return _handle(spec, name)
+
+    def is_running(self, handle: ReleaseHandle) -> bool:
+        if handle.ref == STATIC_REF:
+            return True
+        return self._active(handle.ref)
+
+    def stop(self, handle: ReleaseHandle, *, grace_seconds: float = 10.0) -> None:
+        """`systemctl stop` sends SIGTERM to the unit's cgroup and SIGKILL after the unit's
+        TimeoutStopSec; then the unit and its env file are removed."""
+        if handle.ref == STATIC_REF:
+            return
+        self._remove(handle.ref)
+
+    def adopt(self, handles: list[ReleaseHandle], specs: list[ReleaseSpec]) -> list[ReleaseHandle]:
+        wanted = {unit_name(s) for s in specs if s.start_command and s.static_root is None}
+        for path in self._unit_dir.glob(UNIT_GLOB):
+            if path.name not in wanted:
+                self._remove(path.name)
+        adopted = []
+        for spec in specs:
+            name = unit_name(spec) if spec.start_command and spec.static_root is None else None
+            if name and self._active(name):
+                adopted.append(_handle(spec, name))
+            else:
+                adopted.append(self.start(spec))
+        return adopted
+
+    def close(self) -> None:
+        """Units keep running; systemd supervises them without the orchestrator."""
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _write_env_file(self, name: str, spec: ReleaseSpec) -> Path:
+        self._env_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self._env_dir / f"{name}.env"
+        env = {k: v for k, v in spec.env.items() if k not in RESERVED_VARS}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(render_env_file(env))
+        return path
+
+    def _remove(self, name: str) -> None:
+        if not re.fullmatch(r"nanoscale-[A-Za-z0-9_-]+\.service", name):
+            raise ValueError(f"not a NanoScale unit: {name!r}")
+        self._ctl("stop", name, check=False)
+        (self._unit_dir / name).unlink(missing_ok=True)
+        (self._env_dir / f"{name}.env").unlink(missing_ok=True)
+        self._ctl("daemon-reload")
+
+    def _active(self, name: str) -> bool:
+        return self._ctl("is-active", "--quiet", name, check=False) == 0
+
+    def _ctl(self, *args: str, check: bool = True) -> int:
+        result = subprocess.run(
+            [self._systemctl, *args], capture_output=True, text=True, check=False, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise PlatformError(
+                f"systemctl {args[0]} failed: {result.stderr.strip()[:300]}",
+                code="systemd_failed",
+            )
+        return result.returncode
+
+
+def _handle(spec: ReleaseSpec, ref: str) -> ReleaseHandle:
+    return ReleaseHandle(spec.deployment_id, spec.project_id, spec.port, ref)
