@@ -23,7 +23,7 @@ from .state import Delivery, SimState
 
 HOOKSHOT = "GitHub-Hookshot/7d5e3a1"
 DeliveryCallable = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], str]]
-Listener = Callable[[Delivery], None]
+Listener = Callable[[Delivery], object]
 
 
 def sign(secret: str, body: bytes, algorithm: str = "sha256") -> str:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from . import events
 from .auth import Credential, permission
 from .deliveries_rest import delivery_item_json, delivery_json
+from .delivery import Deliverer
 from .http import (
     gh_error,
     gh_json,
@@ -23,7 +24,7 @@ from .http import (
     state_of,
     validation_failed,
 )
-from .payloads import hook_json
+from .payloads_repo import hook_json
 from .rest_repos import lookup
 from .state import Delivery, Hook, Repository
 
@@ -55,9 +56,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _ping(request: Request, repo: Repository, hook: Hook) -> Delivery:
     cred: Credential = request.state.credential
-    simulator = sim(request)
-    payload = events.ping_payload(simulator.state, repo, hook, cred.user or repo.owner)
-    return simulator.deliverer.new_delivery(
+    deliverer: Deliverer = sim(request).deliverer
+    payload = events.ping_payload(deliverer.state, repo, hook, cred.user or repo.owner)
+    return deliverer.new_delivery(
         event="ping", action=None, hook_id=hook.id, target_type="repository", target_id=repo.id,
         installation_id=None, repository_id=repo.id, url=hook.url, secret=hook.secret,
         content_type=hook.content_type, payload=payload,

@@ -10,7 +10,8 @@ from starlette.routing import Route
 from . import gitstore
 from .auth import Credential, can_see, permission
 from .http import gh_error, gh_json, not_found, paginate, state_of
-from .payloads import branch_json, branch_short_json, commit_json, repo_json
+from .payloads import repo_json
+from .payloads_repo import branch_json, branch_short_json, commit_json
 from .state import Repository
 
 MOVED_DOC = "https://docs.github.com/rest/repos/repos#get-a-repository"

@@ -8,29 +8,22 @@ Validation is a small path matcher plus `jsonschema`; the REST description is Op
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
-import os
 import re
-import subprocess
-import tarfile
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import referencing
 import referencing.jsonschema
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CACHE_DIR = Path(os.environ.get("GITHUB_SIM_SPEC_CACHE", REPO_ROOT / ".cache" / "octokit"))
+from .spec_cache import CACHE_DIR, fetch_description
+
 # Pinned so that a fidelity result is reproducible; bump deliberately.
 REST_PACKAGE = "@octokit/openapi@23.0.2"
 WEBHOOKS_PACKAGE = "@octokit/openapi-webhooks@12.1.0"
-MEMBER = "package/generated/api.github.com.json"
 API_PREFIX = "/api/v3"
 REST_URI = "urn:github:rest"
 WEBHOOKS_URI = "urn:github:webhooks"
@@ -50,34 +43,6 @@ class ValidationResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _fetch(package: str, dest: Path) -> Path:
-    """`npm pack` the package once and keep only the JSON description."""
-    if dest.exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with (dest.parent / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers race for the same download
-        if dest.exists():
-            return dest
-        with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-            out = subprocess.run(
-                ["npm", "pack", package, "--silent"],
-                cwd=tmp,
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
-            with tarfile.open(tarball) as tar:
-                member = tar.extractfile(MEMBER)
-                assert member is not None, f"{MEMBER} missing from {package}"
-                part = dest.with_suffix(".part")
-                part.write_bytes(member.read())
-                part.replace(dest)
-    return dest
 
 
 def _nullable_to_jsonschema(node: Any) -> Any:
@@ -142,7 +107,9 @@ class RestSpec:
     @classmethod
     @functools.cache
     def load(cls) -> RestSpec:
-        raw = json.loads(_fetch(REST_PACKAGE, CACHE_DIR / "api.github.com.json").read_text())
+        raw = json.loads(
+            fetch_description(REST_PACKAGE, CACHE_DIR / "api.github.com.json").read_text()
+        )
         return cls(_apply_errata(_nullable_to_jsonschema(raw)))
 
     def match(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
@@ -264,7 +231,7 @@ class WebhookSpec:
     @classmethod
     @functools.cache
     def load(cls) -> WebhookSpec:
-        path = _fetch(WEBHOOKS_PACKAGE, CACHE_DIR / "webhooks.api.github.com.json")
+        path = fetch_description(WEBHOOKS_PACKAGE, CACHE_DIR / "webhooks.api.github.com.json")
         return cls(json.loads(path.read_text()))
 
     def validate(

@@ -83,7 +83,8 @@ class WorldBuilder(SimCore):
                 pushed_at=now,
             )
             self.state.repos[repo.id] = repo
-        content = files if files is not None else {"README.md": f"# {name}\n"}
+        readme: dict[str, str | bytes | None] = {"README.md": f"# {name}\n"}
+        content = files if files is not None else readme
         if content:
             author = gitstore.Person(owner.name, owner.email or "noreply@github.localhost")
             sha = gitstore.commit_files(
