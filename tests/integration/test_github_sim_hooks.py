@@ -201,3 +201,16 @@ def test_slow_receiver_is_recorded_as_timed_out(
     webhook_receiver.delay = 1.0
     github_sim.commit(world.private, "main", {"y.txt": "y"})
     assert github_sim.state.deliveries[-1].status == "timed out"
+
+
+def test_hook_last_response_reflects_the_latest_delivery(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    world, auth = _setup(github_sim, webhook_receiver)
+    hook_id = _hook(github_web, auth, f"{webhook_receiver.url}/repo").json()["id"]
+    url = f"/api/v3/repos/alice/app/hooks/{hook_id}"
+    assert github_web.get(url, headers=auth).json()["last_response"]["code"] == 202
+    webhook_receiver.status = 500
+    github_sim.commit(world.private, "main", {"x.txt": "x"})
+    last = github_web.get(url, headers=auth).json()["last_response"]
+    assert last == {"code": 500, "status": "failed", "message": "Invalid HTTP Response: 500"}

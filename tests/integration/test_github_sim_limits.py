@@ -166,3 +166,18 @@ def test_faults_can_be_switched_over_the_control_api(
     assert github_web.get("/api/v3/repos/alice/site").status_code == 503
     assert github_web.delete("/_sim/faults").status_code == 200
     assert github_web.get("/api/v3/repos/alice/site").status_code == 200
+
+
+def test_route_rate_limit_fault_answers_like_a_spent_budget(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    auth = _installation_auth(github_sim)
+    github_sim.faults.add(r"/access_tokens$", method="POST", rate_limited=True, times=1)
+    world_inst = github_sim.state.live_installations()[0]
+    jwt_auth = bearer(github_sim.app_jwt(world_inst.app))
+    path = f"/api/v3/app/installations/{world_inst.id}/access_tokens"
+    limited = github_web.post(path, headers=jwt_auth)
+    assert limited.status_code == 403 and limited.headers["X-RateLimit-Remaining"] == "0"
+    assert "rate limit" in limited.json()["message"]
+    assert github_web.post(path, headers=jwt_auth).status_code == 201
+    assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 200

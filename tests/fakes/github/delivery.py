@@ -57,7 +57,10 @@ class Deliverer:
         """Build, sign and log a delivery; send it now unless deferred."""
         with self.state.lock:
             delivery = Delivery(
-                id=self.state.next_id(8_000_000_000), guid=str(uuid.uuid4()), **fields
+                id=self.state.next_id(8_000_000_000),
+                guid=str(uuid.uuid4()),
+                delivered_at=self.state.clock.now(),  # until sent: when it was queued
+                **fields,
             )
             self._encode(delivery)
             self.state.deliveries.append(delivery)
@@ -75,7 +78,7 @@ class Deliverer:
                 redelivery=True,
                 status="pending",
                 status_code=0,
-                delivered_at=None,
+                delivered_at=self.state.clock.now(),
                 response_body=None,
                 response_headers={},
             )
@@ -179,3 +182,18 @@ class Deliverer:
             "OK" if 200 <= code < 300 else f"Invalid HTTP Response: {code}"
         )
         delivery.response_headers, delivery.response_body = headers, text
+        self._update_hook(delivery, code)
+
+    def _update_hook(self, delivery: Delivery, code: int) -> None:
+        """A repository hook shows its latest delivery result as `last_response`."""
+        if delivery.target_type != "repository":
+            return
+        repo = self.state.repos.get(delivery.target_id)
+        hook = repo.hooks.get(delivery.hook_id) if repo else None
+        if hook is not None:
+            status = "active" if 200 <= code < 300 else "failed"
+            hook.last_response = {
+                "code": code or None,
+                "status": status,
+                "message": delivery.status,
+            }

@@ -82,6 +82,7 @@ class Fault:
     latency: float = 0.0  # seconds added before answering
     hang: float = 0.0  # hold the request this long (a client with a shorter timeout gives up)
     remaining: int | None = None  # None: until cleared
+    rate_limited: bool = False  # answer as if the caller's primary rate limit were spent
 
     def matches(self, method: str, path: str) -> bool:
         if self.remaining == 0:
@@ -102,9 +103,10 @@ class Faults:
         latency: float = 0.0,
         hang: float = 0.0,
         times: int | None = None,
+        rate_limited: bool = False,
     ) -> Fault:
         """path is a regex searched in the request path (e.g. r"/access_tokens$")."""
-        fault = Fault(method, re.compile(path), status, latency, hang, times)
+        fault = Fault(method, re.compile(path), status, latency, hang, times, rate_limited)
         self.rules.append(fault)
         return fault
 

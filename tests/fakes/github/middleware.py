@@ -42,6 +42,9 @@ class GitHubMiddleware:
         rest = path.startswith(API_PREFIX)
         for fault in self.sim.faults.take(method, path):
             await asyncio.sleep(fault.latency + fault.hang)
+            if fault.rate_limited and rest:
+                await self._spent(scope, receive, send)
+                return
             if fault.status is not None:
                 response: Response = (
                     gh_error(fault.status, "Server Error")
@@ -54,6 +57,21 @@ class GitHubMiddleware:
             await self.app(scope, receive, send)
             return
         await self._rest(scope, receive, send)
+
+    async def _spent(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A route-level rate-limit fault: GitHub's 403 with an empty budget."""
+        reset = int(self.sim.state.clock.now().timestamp()) + 3600
+        headers = {
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Used": "5000",
+            "X-RateLimit-Resource": "core",
+        }
+        message = "API rate limit exceeded for installation ID 0."
+        await gh_error(self.sim.rate_limits.status, message, RATE_DOC, headers)(
+            scope, receive, send
+        )
 
     async def _rest(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: SimState = self.sim.state

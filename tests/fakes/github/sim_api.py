@@ -102,6 +102,7 @@ async def faults(request: Request) -> Response:
         latency=float(body.get("latency", 0)),
         hang=float(body.get("hang", 0)),
         times=body.get("times"),
+        rate_limited=bool(body.get("rate_limited", False)),
     )
     return JSONResponse({"result": None})
 
