@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, NanoScaleServer
+from tests.support.deploy import traversable_dir
 from tests.support.git_server import GitServer, Repo
 
 FIXTURE_APPS = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -38,10 +39,13 @@ def app_repo(git_server: GitServer) -> Repo:
 
 
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, git_server: GitServer
-) -> Iterator[NanoScaleServer]:
-    with NanoScaleServer(tmp_path_factory.mktemp("nanoscale"), git_hosts=[git_server.host]) as srv:
+def server(git_server: GitServer) -> Iterator[NanoScaleServer]:
+    # Builds and releases run as per-project users when the suite runs as root: they must be
+    # able to pass through the data dir (pytest's own temp dirs are 0700).
+    with (
+        traversable_dir("nanoscale-e2e-") as root,
+        NanoScaleServer(root, git_hosts=[git_server.host]) as srv,
+    ):
         yield srv
 
 

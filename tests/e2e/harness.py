@@ -57,6 +57,8 @@ class NanoScaleServer:
             "NANOSCALE_WORKER_ENABLED": "true",
             "NANOSCALE_RUNTIME": "process",
             "NANOSCALE_PROXY": "none",
+            "NANOSCALE_DRAIN_SECONDS": "0.2",
+            "NANOSCALE_WORKER_POLL_SECONDS": "0.1",
         }
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -29,7 +29,7 @@ def app_says(page: Page) -> str:
 
 def expect_live(page: Page) -> None:
     state = wait_for_deployment_end(page)
-    assert state == "live", page.locator("pre.log").inner_text()
+    assert state == "live", page.locator("main").inner_text()
 
 
 def set_up_and_log_in(page: Page) -> None:
@@ -58,7 +58,10 @@ def create_project(page: Page, repo: Repo) -> None:
     page.get_by_label("Repository URL").fill(repo.url)
     page.get_by_label("Project name").fill("webapp")
     page.get_by_label("Preset").select_option("python")
-    expect(page.get_by_label("Start command")).to_have_value("python3 app.py")
+    expect(page.get_by_label("Start command")).to_have_value(".venv/bin/python app.py")
+    # The fixture app has no dependencies and so no requirements.txt: no install, no venv.
+    page.get_by_label("Install command").fill("")
+    page.get_by_label("Start command").fill("python3 app.py")
     page.locator("#env-nk-0").fill("API_TOKEN")
     page.locator("#env-nv-0").fill(SECRET_VALUE)
     screenshot(page, "05-project-new")

@@ -23,6 +23,8 @@ def form_values(form: FormData) -> dict[str, str]:
         raw = form.get(name)
         if isinstance(raw, str):
             values[name] = raw.strip()
+    if form.get("preset_applied") == "1":  # the browser already filled the fields
+        return values
     return apply_preset(values, values.get("preset", ""))
 
 

@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse
 from nanoscale import __version__
 from nanoscale.context import AppContext
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.views import DeploymentRow, deployment_row, project_badge
+from nanoscale.dashboard.views import DeploymentRow, deployment_row
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, SignedIn
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.backends import COMPONENT as BACKENDS
 from nanoscale.deployments.backends import Backends
+from nanoscale.deployments.status import project_status
 from nanoscale.projects import service as projects
 
 router = APIRouter(route_class=DashboardRoute)
@@ -52,7 +53,7 @@ def overview(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse
     feed: list[DeploymentRow] = []
     visible = projects.list_projects(db, user=info.user)
     for project in visible:
-        counts[project_badge(project, deploying=deployments.has_active(db, project.id))] += 1
+        counts[project_status(db, project_id=project.id)] += 1
         recent = deployments.list_deployments(db, project_id=project.id, limit=FEED_SIZE)
         feed.extend(deployment_row(d, project.name) for d in recent)
     feed.sort(key=lambda row: row.created_at, reverse=True)

@@ -14,8 +14,10 @@ router = APIRouter(route_class=DashboardRoute)
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-def overview_tab(request: Request, db: Db, info: SignedIn, project_id: str) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+def overview_tab(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+) -> HTMLResponse:
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("overview")
     if view.rows:
         context.update(deployment_context(db, view, view.rows[0].id))
@@ -23,14 +25,18 @@ def overview_tab(request: Request, db: Db, info: SignedIn, project_id: str) -> H
 
 
 @router.get("/projects/{project_id}/deployments", response_class=HTMLResponse)
-def deployments_tab(request: Request, db: Db, info: SignedIn, project_id: str) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+def deployments_tab(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+) -> HTMLResponse:
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     return render(request, "projects/tab_deployments.html", **view.context("deployments"))
 
 
 @router.get("/projects/{project_id}/logs", response_class=HTMLResponse)
-def logs_tab(request: Request, db: Db, info: SignedIn, project_id: str) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+def logs_tab(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+) -> HTMLResponse:
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("logs")
     if view.rows:
         context.update(deployment_context(db, view, view.rows[0].id))
@@ -39,9 +45,9 @@ def logs_tab(request: Request, db: Db, info: SignedIn, project_id: str) -> HTMLR
 
 @router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
 def settings_tab(
-    request: Request, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
 ) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {**view.context("settings"), **settings_context(ctx, view.project)}
     if request.query_params.get("saved"):
         context["notice"] = "Settings saved. They apply from the next deployment."
@@ -50,18 +56,18 @@ def settings_tab(
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}", response_class=HTMLResponse)
 def deployment_page(
-    request: Request, db: Db, info: SignedIn, project_id: str, deployment_id: str
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
 ) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {**view.context("deployments"), **deployment_context(db, view, deployment_id)}
     return render(request, "projects/deployment.html", **context)
 
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}/steps", response_class=HTMLResponse)
 def steps_partial(
-    request: Request, db: Db, info: SignedIn, project_id: str, deployment_id: str
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
 ) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {"project": view.project, **deployment_context(db, view, deployment_id)}
     response = render(request, "partials/steps.html", **context)
     if not context["latest_active"]:

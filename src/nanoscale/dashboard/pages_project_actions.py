@@ -26,9 +26,9 @@ router = APIRouter(route_class=DashboardRoute)
 
 
 def _overview_with_error(
-    request: Request, db: Db, info: SignedIn, project_id: str, exc: NanoScaleError
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, exc: NanoScaleError
 ) -> HTMLResponse:
-    view = load_project(db, user=info.user, project_id=project_id)
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("overview")
     context["errors"] = {"_form": exc.message}
     return render(request, "projects/tab_overview.html", status_code=exc.status, **context)
@@ -44,7 +44,9 @@ def redeploy(request: Request, db: Db, info: SignedIn, _form: Form, project_id: 
 
 
 @router.post("/projects/{project_id}/rollback")
-def rollback(request: Request, db: Db, info: SignedIn, form: Form, project_id: str) -> Response:
+def rollback(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
+) -> Response:
     project = projects.get_project(db, user=info.user, project_id=project_id)
     try:
         deployment = deployments.rollback(
@@ -52,7 +54,9 @@ def rollback(request: Request, db: Db, info: SignedIn, form: Form, project_id: s
         )
     except NanoScaleError as exc:
         db.rollback()
-        return _overview_with_error(request, db, info, project_id, exc)
+        return _overview_with_error(
+            request, db=db, ctx=ctx, info=info, project_id=project_id, exc=exc
+        )
     return redirect(f"/projects/{project.id}/deployments/{deployment.id}")
 
 
@@ -68,7 +72,7 @@ def save_settings(
         )
     except NanoScaleError as exc:
         db.rollback()
-        view = load_project(db, user=info.user, project_id=project_id)
+        view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
         context.update(values=values, errors=forms.errors_for(exc))
         return render(request, "projects/tab_settings.html", status_code=exc.status, **context)
@@ -79,7 +83,7 @@ def save_settings(
 def delete(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
 ) -> Response:
-    view = load_project(db, user=info.user, project_id=project_id)
+    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     if form_text(form, "confirm_name") != view.project.name:
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}

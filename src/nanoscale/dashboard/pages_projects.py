@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.views import project_badge
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, client_ip, redirect
 from nanoscale.deployments import service as deployments
+from nanoscale.deployments.status import project_state
 from nanoscale.errors import NanoScaleError
 from nanoscale.projects import service as projects
 
@@ -18,16 +18,15 @@ router = APIRouter(route_class=DashboardRoute)
 
 
 @router.get("/projects", response_class=HTMLResponse)
-def project_list(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
+def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
     rows = []
     for project in projects.list_projects(db, user=info.user):
         latest = deployments.list_deployments(db, project_id=project.id, limit=1)
         rows.append(
             {
                 "project": project,
-                "status": project_badge(project, deploying=deployments.has_active(db, project.id)),
                 "commit_sha": latest[0].commit_sha if latest else None,
-                "url": project.url,
+                **project_state(db, project=project, ctx=ctx),
             }
         )
     notice = "Project deleted." if request.query_params.get("deleted") else None

@@ -29,9 +29,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "python": {
         "label": "Python",
         "fields": {
-            "install_command": "pip install -r requirements.txt",
+            # A venv per release: Debian-style hosts refuse system-wide pip installs (PEP 668).
+            "install_command": "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt",
             "build_command": "",
-            "start_command": "python3 app.py",
+            "start_command": ".venv/bin/python app.py",
             "output_directory": "",
         },
     },

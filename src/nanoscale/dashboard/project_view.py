@@ -10,15 +10,11 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.dashboard.presets import COMMAND_FIELDS, PRESETS
-from nanoscale.dashboard.views import (
-    DeploymentRow,
-    deployment_row,
-    deployment_steps,
-    latest_live,
-    project_badge,
-)
+from nanoscale.dashboard.views import DeploymentRow, deployment_row, deployment_steps
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.logs import log_text
+from nanoscale.deployments.releases import current_release
+from nanoscale.deployments.status import project_state
 from nanoscale.errors import NotFound
 from nanoscale.projects import secrets
 from nanoscale.projects import service as projects
@@ -31,32 +27,38 @@ HISTORY_SIZE = 50
 class ProjectView:
     project: Project
     rows: list[DeploymentRow]
-    status: str
+    status: str | None
+    url: str | None
+    current: DeploymentRow | None  # the release serving now
 
     def context(self, tab: str) -> dict[str, Any]:
         """The template context every project tab shares."""
-        current = latest_live(self.rows)
+        current_id = self.current.id if self.current else None
         return {
             "nav": "projects",
             "tab": tab,
             "project": self.project,
             "status": self.status,
-            "url": self.project.url,
-            "current": current,
+            "url": self.url,
+            "current": self.current,
             "deployments": self.rows,
-            "rollback_targets": [r for r in self.rows if r.state == "live" and r is not current],
+            "rollback_targets": [r for r in self.rows if r.state == "live" and r.id != current_id],
             "errors": {},
             "notice": None,
         }
 
 
-def load_project(db: Session, *, user: User, project_id: str) -> ProjectView:
+def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -> ProjectView:
     project = projects.get_project(db, user=user, project_id=project_id)
     history = deployments.list_deployments(db, project_id=project.id, limit=HISTORY_SIZE)
-    rows = [deployment_row(d, project.name) for d in history]
-    deploying = any(row.active for row in rows)
+    state = project_state(db, project=project, ctx=ctx)
+    live = current_release(db, project.id)
     return ProjectView(
-        project=project, rows=rows, status=project_badge(project, deploying=deploying)
+        project=project,
+        rows=[deployment_row(d, project.name) for d in history],
+        status=state["status"],
+        url=state["url"],
+        current=deployment_row(live, project.name) if live else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Presentation of service records: badges, step timelines and feed rows.
+"""Presentation of service records: deployment rows and step timelines.
 
 Pure functions over what the services return; they decide how things look, never what
 happens. Deployment steps come from the per-step timestamps the engine writes.
@@ -6,24 +6,10 @@ happens. Deployment steps come from the per-step timestamps the engine writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from nanoscale.deployments.models import ACTIVE_STATES, Deployment
-from nanoscale.projects.models import Project
-
-BUILDING_STATUSES = {"queued", "building", "deploying", "fetching", "starting"}
-
-
-def project_badge(project: Project, *, deploying: bool) -> str:
-    """One of live / building / failed / stopped for the status badge."""
-    status = (project.status or "").lower()
-    if deploying or status in BUILDING_STATUSES:
-        return "building"
-    if status in {"live", "failed"}:
-        return status
-    return "stopped"
 
 
 @dataclass(frozen=True)
@@ -106,7 +92,3 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
         return ""
     seconds = max((end - start).total_seconds(), 0.0)
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m {int(seconds % 60)}s"
-
-
-def latest_live(rows: Iterable[DeploymentRow]) -> DeploymentRow | None:
-    return next((row for row in rows if row.state == "live"), None)

@@ -27,6 +27,9 @@
     select.addEventListener("change", function () {
       var preset = presets[select.value];
       if (!preset) return;
+      // The fields now hold the preset; tell the server not to refill ones the user clears.
+      var applied = select.form.elements.namedItem("preset_applied");
+      if (applied) applied.value = "1";
       Object.keys(preset.fields).forEach(function (name) {
         var input = select.form.elements.namedItem(name);
         if (input) input.value = preset.fields[name];
