@@ -65,11 +65,18 @@ class DeployHarness:
         self.git = git
         self.worker = worker
         self.project_names: list[str] = []
-        with session_scope(ctx.sessions) as session:
-            owner = User(username=f"owner-{len(git.requests)}", password_hash="x")
-            session.add(owner)
-            session.flush()
-            self.owner_id = owner.id
+        self._owner_id: str | None = None
+
+    @property
+    def owner_id(self) -> str:
+        """A user row owning harness-made projects (created on first use)."""
+        if self._owner_id is None:
+            with session_scope(self.ctx.sessions) as session:
+                owner = User(username="deploy-owner", password_hash="x")
+                session.add(owner)
+                session.flush()
+                self._owner_id = owner.id
+        return self._owner_id
 
     def repo(
         self, name: str, app: str = "node", *, version: str = "v1", **kw: Any

@@ -17,6 +17,7 @@ import base64
 import os
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class _State:
     bytes_sent: Counter[str] = field(default_factory=Counter)
     requests: list[tuple[str, str, bool]] = field(default_factory=list)  # (repo, path, authed)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay_seconds: float = 0.0  # slows every response (to observe clients mid-fetch)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -151,6 +153,7 @@ def _make_app(state: _State) -> Any:
             )
             return [b""]
         body = _read_body(environ)
+        time.sleep(state.delay_seconds)
         cgi_env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(state.root),
@@ -220,6 +223,9 @@ class GitServer:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def set_delay(self, seconds: float) -> None:
+        self._state.delay_seconds = seconds
 
     @property
     def bytes_sent(self) -> Counter[str]:

@@ -6,9 +6,12 @@ from datetime import datetime
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
-from nanoscale.crypto import KeyRing
+from nanoscale.context import AppContext
+from nanoscale.deployments.actions import deploy_new_project, teardown_project
+from nanoscale.deployments.status import project_state
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
@@ -42,21 +45,21 @@ class ProjectOut(BaseModel):
 
 
 class ProjectCreated(ProjectOut):
-    deployment_id: str | None  # the first deployment, once the deploy engine is wired in
+    deployment_id: str  # the first deployment (GET /api/deployments/{id})
 
 
 _PLAIN_FIELDS = (
     "id", "name", "owner_id", "source_provider", "source_repo_id", "repo_url", "branch",
     "root_directory", "install_command", "build_command", "start_command", "output_directory",
-    "health_check_path", "git_username", "domain", "port", "status", "url", "created_at",
-    "updated_at",
+    "health_check_path", "git_username", "domain", "port", "created_at", "updated_at",
 )  # fmt: skip
 
 
-def project_out(project: Project, *, keyring: KeyRing) -> ProjectOut:
+def project_out(project: Project, *, db: Session, ctx: AppContext) -> ProjectOut:
     return ProjectOut(
         **{name: getattr(project, name) for name in _PLAIN_FIELDS},
-        env_var_keys=secrets.env_var_keys(project, keyring=keyring),
+        **project_state(db, project=project, ctx=ctx),  # status and url, from deployments
+        env_var_keys=secrets.env_var_keys(project, keyring=ctx.keyring),
         has_git_credential=project.git_password_encrypted is not None,
     )
 
@@ -66,19 +69,20 @@ def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> ProjectCreated:
     project = service.create_project(db, ctx=ctx, owner=user, data=body, ip=ip)
-    out = project_out(project, keyring=ctx.keyring)
-    return ProjectCreated(**out.model_dump(), deployment_id=None)
+    deployment = deploy_new_project(db, ctx=ctx, project=project, user=user)
+    out = project_out(project, db=db, ctx=ctx)
+    return ProjectCreated(**out.model_dump(), deployment_id=deployment.id)
 
 
 @router.get("", response_model=list[ProjectOut])
 def list_projects(user: CurrentUser, db: DbSession, ctx: Context) -> list[ProjectOut]:
-    return [project_out(p, keyring=ctx.keyring) for p in service.list_projects(db, user=user)]
+    return [project_out(p, db=db, ctx=ctx) for p in service.list_projects(db, user=user)]
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
 def get_project(project_id: str, user: CurrentUser, db: DbSession, ctx: Context) -> ProjectOut:
     project = service.get_project(db, user=user, project_id=project_id)
-    return project_out(project, keyring=ctx.keyring)
+    return project_out(project, db=db, ctx=ctx)
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
@@ -94,11 +98,12 @@ def update_project(
     project = service.update_project(
         db, ctx=ctx, user=user, project_id=project_id, data=body, ip=ip
     )
-    return project_out(project, keyring=ctx.keyring)
+    return project_out(project, db=db, ctx=ctx)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_project(
     project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:
+    teardown_project(db, ctx=ctx, user=user, project_id=project_id)  # releases, routes, files
     service.delete_project(db, ctx=ctx, user=user, project_id=project_id, ip=ip)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments.models import DeploymentLogChunk
+from nanoscale.deployments.models import FINAL_STATES, Deployment, DeploymentLogChunk
 from nanoscale.engine.git import scrub
 
 FLUSH_SECONDS = 0.25
@@ -75,3 +75,22 @@ def read_log(
 
 def log_text(session: Session, deployment_id: str) -> str:
     return "".join(chunk.text for chunk in read_log(session, deployment_id))
+
+
+def follow_log(
+    sessions: sessionmaker[Session], deployment_id: str, *, after_id: int = 0, poll: float = 0.25
+) -> Iterator[tuple[int, str] | tuple[None, str]]:
+    """Yield (chunk id, text) as chunks arrive, then (None, final state) once the deployment
+    has finished and every chunk was sent."""
+    while True:
+        with session_scope(sessions) as session:
+            state = session.scalar(select(Deployment.state).where(Deployment.id == deployment_id))
+            chunks = [(c.id, c.text) for c in read_log(session, deployment_id, after_id=after_id)]
+        for chunk_id, text in chunks:
+            after_id = chunk_id
+            yield chunk_id, text
+        if state is None or (state in FINAL_STATES and not chunks):
+            yield None, state or "deleted"
+            return
+        if not chunks:
+            time.sleep(poll)

@@ -13,6 +13,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nanoscale.context import AppContext
+from nanoscale.deployments.backends import backends_for
 from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.releases import current_release, hosts_for
 from nanoscale.deployments.service import has_active
@@ -51,4 +53,14 @@ def project_url(
         upstream_port=None if static else live.release_port,
         static_root=None,
     )
-    return proxy.public_url(route)
+    url = proxy.public_url(route)
+    return None if url.endswith(":None") else url  # a static site served by another process
+
+
+def project_state(session: Session, *, project: Project, ctx: AppContext) -> dict[str, str | None]:
+    """`status` and `url` for a project's JSON, both derived from its deployments."""
+    proxy = backends_for(ctx).proxy
+    return {
+        "status": project_status(session, project_id=project.id),
+        "url": project_url(session, project=project, settings=ctx.settings, proxy=proxy),
+    }

@@ -1,0 +1,163 @@
+"""Deployment routes: redeploy, rollback, history, one deployment, its log, cancel.
+
+`GET /api/deployments/{id}/logs` answers plain text, or Server-Sent Events when the client
+sends `Accept: text/event-stream`: one `log` event per chunk (its id is the resume point for
+`Last-Event-ID`), then an `end` event carrying the final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from nanoscale.api.deps import Context, CurrentUser, DbSession
+from nanoscale.deployments import actions
+from nanoscale.deployments.logs import follow_log
+from nanoscale.deployments.models import Deployment
+
+router = APIRouter(tags=["deployments"])
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    responsibility: str
+
+
+class DeploymentOut(BaseModel):
+    id: str
+    project_id: str
+    state: str
+    commit_sha: str | None
+    ref: str | None
+    trigger: str
+    correlation: dict[str, Any]
+    error: ErrorOut | None
+    cancel_requested: bool
+    queued_at: datetime
+    fetching_at: datetime | None
+    building_at: datetime | None
+    starting_at: datetime | None
+    finished_at: datetime | None
+
+
+class DeploymentRequested(BaseModel):
+    deployment_id: str
+    deployment: DeploymentOut
+
+
+class RedeployIn(BaseModel):
+    commit_sha: str | None = Field(default=None, max_length=64)
+
+
+class RollbackIn(BaseModel):
+    deployment_id: str = Field(max_length=32)
+
+
+def deployment_out(d: Deployment) -> DeploymentOut:
+    error = None
+    if d.error_code:
+        error = ErrorOut(
+            code=d.error_code,
+            message=d.error_message or "",
+            responsibility=d.error_responsibility or "platform",
+        )
+    return DeploymentOut(
+        id=d.id,
+        project_id=d.project_id,
+        state=d.state,
+        commit_sha=d.commit_sha,
+        ref=d.ref,
+        trigger=d.trigger,
+        correlation=d.correlation or {},
+        error=error,
+        cancel_requested=d.cancel_requested,
+        queued_at=d.queued_at,
+        fetching_at=d.fetching_at,
+        building_at=d.building_at,
+        starting_at=d.starting_at,
+        finished_at=d.finished_at,
+    )
+
+
+def _requested(d: Deployment) -> DeploymentRequested:
+    return DeploymentRequested(deployment_id=d.id, deployment=deployment_out(d))
+
+
+@router.post(
+    "/projects/{project_id}/redeploy",
+    response_model=DeploymentRequested,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def redeploy(
+    project_id: str, user: CurrentUser, db: DbSession, ctx: Context, body: RedeployIn | None = None
+) -> DeploymentRequested:
+    commit_sha = body.commit_sha if body else None
+    return _requested(
+        actions.redeploy(db, ctx=ctx, user=user, project_id=project_id, commit_sha=commit_sha)
+    )
+
+
+@router.post(
+    "/projects/{project_id}/rollback",
+    response_model=DeploymentRequested,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def rollback(
+    project_id: str, body: RollbackIn, user: CurrentUser, db: DbSession
+) -> DeploymentRequested:
+    return _requested(
+        actions.rollback(db, user=user, project_id=project_id, deployment_id=body.deployment_id)
+    )
+
+
+@router.get("/projects/{project_id}/deployments", response_model=list[DeploymentOut])
+def list_deployments(project_id: str, user: CurrentUser, db: DbSession) -> list[DeploymentOut]:
+    rows = actions.list_for_project(db, user=user, project_id=project_id)
+    return [deployment_out(d) for d in rows]
+
+
+@router.get("/deployments/{deployment_id}", response_model=DeploymentOut)
+def get_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> DeploymentOut:
+    return deployment_out(actions.get_for_user(db, user=user, deployment_id=deployment_id))
+
+
+@router.post("/deployments/{deployment_id}/cancel", response_model=DeploymentOut)
+def cancel_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> DeploymentOut:
+    return deployment_out(actions.cancel(db, user=user, deployment_id=deployment_id))
+
+
+@router.get("/deployments/{deployment_id}/logs", response_model=None)
+def deployment_logs(
+    *,
+    deployment_id: str,
+    request: Request,
+    user: CurrentUser,
+    db: DbSession,
+    ctx: Context,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> PlainTextResponse | StreamingResponse:
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    chunks = actions.log_chunks(db, user=user, deployment_id=deployment_id, after_id=after)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return PlainTextResponse("".join(c.text for c in chunks))
+    db.commit()  # the stream polls with its own sessions; free this one now
+    return StreamingResponse(
+        _sse(follow_log(ctx.sessions, deployment_id, after_id=after)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(events: Iterator[tuple[int, str] | tuple[None, str]]) -> Iterator[str]:
+    for chunk_id, text in events:
+        if chunk_id is None:
+            yield f"event: end\ndata: {text}\n\n"
+            return
+        data = "\n".join(f"data: {line}" for line in text.split("\n"))
+        yield f"id: {chunk_id}\nevent: log\n{data}\n\n"
