@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import time
 
 from .demo import DEMO_USERS, seed_demo
@@ -15,6 +17,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=9780)
     parser.add_argument("--nanoscale-url", default="http://127.0.0.1:8000")
     args = parser.parse_args()
+    # SIGTERM (make, process managers) must still clean up the temporary repositories.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sim = GitHubSimulator()
     served = sim.serve(args.host, args.port)
     app = seed_demo(sim, nanoscale_url=args.nanoscale_url)
