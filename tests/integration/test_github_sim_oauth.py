@@ -136,3 +136,22 @@ def test_unregistered_redirect_uri_is_refused(
     assert answer.status_code == 302
     location = answer.headers["location"]
     assert location.startswith(CALLBACK) and query_of(location)["error"] == "redirect_uri_mismatch"
+
+
+def test_user_sees_only_installations_they_can_reach(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)
+    org_inst = github_sim.install(world.app, world.org)
+    github_sim.add_repo(world.org, "internal", private=True)
+    bob_token, _ = github_sim.mint_user_token(world.app, world.bob)
+    listed = github_web.get("/api/v3/user/installations", headers=bearer(bob_token.token)).json()
+    assert listed["total_count"] == 0
+    path = f"/api/v3/user/installations/{org_inst.id}/repositories"
+    assert github_web.get(path, headers=bearer(bob_token.token)).status_code == 404
+    shared = github_sim.add_repo(world.org, "shared", private=True)
+    github_sim.add_collaborator(shared, world.bob, "read")
+    listed = github_web.get("/api/v3/user/installations", headers=bearer(bob_token.token)).json()
+    assert [i["id"] for i in listed["installations"]] == [org_inst.id]
+    repos = github_web.get(path, headers=bearer(bob_token.token)).json()["repositories"]
+    assert [(r["name"], r["permissions"]["push"]) for r in repos] == [("shared", False)]

@@ -51,6 +51,7 @@ def test_user_connects_installs_lists_clones_and_receives_signed_pushes(
     tmp_path: Path,
 ) -> None:
     sim, web, base = github_sim, github_web, github_served.base_url
+    github_spec.check_requests = True  # our own client traffic must match the description too
     alice, bob = sim.add_user("alice"), sim.add_user("bob")
     acme = sim.add_org("acme", admins=[alice], members=[bob])
     web_app = sim.add_repo(alice, "web-app", private=True)

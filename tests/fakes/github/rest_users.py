@@ -9,6 +9,7 @@ from starlette.routing import Route
 from .auth import Credential, token_repos
 from .http import gh_error, gh_json, no_content, not_found, paginate, state_of
 from .payloads import installation_json, private_user_json, repo_json
+from .state import Account, Installation, SimState
 
 NEEDS_USER = (
     "You must authenticate with an access token authorized to a GitHub App "
@@ -20,6 +21,13 @@ NOT_INTEGRATION = "Resource not accessible by integration"
 def credential(request: Request) -> Credential:
     cred: Credential = request.state.credential
     return cred
+
+
+def user_reaches(state: SimState, user: Account, inst: Installation) -> bool:
+    """GitHub lists an installation to a user with explicit access to it or to one of its repos."""
+    if inst.account is user or inst.account.members.get(user.id) == "admin":
+        return True
+    return any(state.user_permission(user, r) != "none" for r in state.installation_repos(inst))
 
 
 def _requires_auth() -> Response:
@@ -43,9 +51,7 @@ async def list_user_installations(request: Request) -> Response:
         return gh_error(403, NEEDS_USER, "/apps/installations")
     user, app = cred.user_token.user, cred.user_token.app
     visible = [
-        i
-        for i in state.live_installations()
-        if i.app is app and (i.account is user or user.id in i.account.members)
+        i for i in state.live_installations() if i.app is app and user_reaches(state, user, i)
     ]
     page, headers = paginate(request, visible)
     body = {
@@ -66,7 +72,7 @@ async def list_user_installation_repos(request: Request) -> Response:
         return not_found(
             "/apps/installations#list-repositories-accessible-to-the-user-access-token"
         )
-    if inst.account is not user and user.id not in inst.account.members:
+    if not user_reaches(state, user, inst):
         return not_found(
             "/apps/installations#list-repositories-accessible-to-the-user-access-token"
         )
