@@ -52,10 +52,11 @@ def api(
     make_settings: Callable[..., Settings], git_server: GitServer, deploy_data_dir: Path
 ) -> Iterator[Api]:
     settings = make_settings(**deploy_settings_overrides(deploy_data_dir, git_server))
-    with deploy_harness(settings, git_server) as harness:
-        with TestClient(create_app(settings, context=harness.ctx)) as client:
-            csrf = setup_admin(client)
-            yield Api(client, {"X-CSRF-Token": csrf}, harness)
+    with (
+        deploy_harness(settings, git_server) as harness,
+        TestClient(create_app(settings, context=harness.ctx)) as client,
+    ):
+        yield Api(client, {"X-CSRF-Token": setup_admin(client)}, harness)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:

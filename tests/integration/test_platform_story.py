@@ -28,8 +28,8 @@ def test_new_admin_manages_a_project_and_a_second_user_cannot_see_or_touch_it(
     )
     assert created.status_code == 201, created.text
     project = created.json()
-    assert project["deployment_id"] is None
-    assert project["status"] == "created"
+    assert isinstance(project["deployment_id"], str)  # the first deployment was requested
+    assert project["status"] in {"building", "failed"}  # failed: no network to its Git host
     assert project["url"] is None
     assert project["env_var_keys"] == ["DATABASE_URL", "DEBUG"]
     assert "hunter2" not in created.text
