@@ -181,3 +181,14 @@ def test_route_rate_limit_fault_answers_like_a_spent_budget(
     assert "rate limit" in limited.json()["message"]
     assert github_web.post(path, headers=jwt_auth).status_code == 201
     assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 200
+
+
+def test_rate_limit_endpoint_reports_the_budget_without_spending_it(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    auth = _installation_auth(github_sim)
+    github_web.get("/api/v3/installation/repositories", headers=auth)
+    first = github_web.get("/api/v3/rate_limit", headers=auth).json()
+    second = github_web.get("/api/v3/rate_limit", headers=auth).json()
+    assert first["resources"]["core"]["used"] == second["rate"]["used"] == 1
+    assert first["resources"]["core"]["remaining"] == 4999

@@ -39,13 +39,17 @@ class RateLimits:
         self.limits[kind] = limit
         self.windows = {k: w for k, w in self.windows.items() if not k.startswith(kind)}
 
-    def consume(self, kind: str, key: str) -> tuple[Window, bool]:
-        """Count one request; False when the budget was already spent."""
+    def window(self, kind: str, key: str) -> Window:
         now = self.clock.now()
         window = self.windows.get(key)
         if window is None or window.reset <= now:
             window = Window(self.limits.get(kind, 5000), now + timedelta(hours=1))
             self.windows[key] = window
+        return window
+
+    def consume(self, kind: str, key: str) -> tuple[Window, bool]:
+        """Count one request; False when the budget was already spent."""
+        window = self.window(kind, key)
         if window.used >= window.limit:
             return window, False
         window.used += 1

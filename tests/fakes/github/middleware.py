@@ -91,7 +91,10 @@ class GitHubMiddleware:
             headers = {**extra, **limits.headers(window)}
             await gh_error(401, exc.message, exc.doc, headers)(scope, receive, send)
             return
-        window, allowed = limits.consume(cred.kind, cred.rate_key)
+        if scope["path"] == f"{API_PREFIX}/rate_limit":  # GitHub does not count this call
+            window, allowed = limits.window(cred.kind, cred.rate_key), True
+        else:
+            window, allowed = limits.consume(cred.kind, cred.rate_key)
         extra.update(limits.headers(window))
         if not allowed:
             message = _rate_message(cred, client)
@@ -103,7 +106,7 @@ class GitHubMiddleware:
             doc = f"{RATE_DOC}#about-secondary-rate-limits"
             await gh_error(403, message, doc, headers)(scope, receive, send)
             return
-        scope.setdefault("state", {})["credential"] = cred
+        scope.setdefault("state", {}).update(credential=cred, rate_window=window)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import gitstore
 from .state import Account, App, Installation, Repository, SimState, iso
 
 JSON = dict[str, Any]
@@ -136,7 +135,10 @@ def permissions_json(level: str) -> JSON:
 
 def repo_json(state: SimState, repo: Repository, *, permission: str | None = None) -> JSON:
     """A `full-repository`, which also satisfies `repository` and `minimal-repository`."""
-    size = 0 if gitstore.resolve(repo.path, "HEAD") is None else 1
+    # Any branch at all means content; checked on disk to keep list endpoints subprocess-free.
+    heads = repo.path / "refs" / "heads"
+    has_refs = (repo.path / "packed-refs").exists() or any(p.is_file() for p in heads.rglob("*"))
+    size = 1 if has_refs else 0
     body: JSON = {
         "id": repo.id,
         "node_id": repo.node_id,

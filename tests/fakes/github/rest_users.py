@@ -112,7 +112,19 @@ async def revoke_installation_token(request: Request) -> Response:
     return no_content()
 
 
+async def rate_limit(request: Request) -> Response:
+    """GET /rate_limit: the caller's core budget (search and GraphQL are never spent here)."""
+    window = request.state.rate_window
+    core = {"limit": window.limit, "remaining": max(window.limit - window.used, 0)}
+    core |= {"reset": int(window.reset.timestamp()), "used": window.used}
+    untouched = {"remaining": 30, "limit": 30, "reset": core["reset"], "used": 0}
+    graphql = {**untouched, "limit": 5000, "remaining": 5000}
+    body = {"resources": {"core": core, "search": untouched, "graphql": graphql}, "rate": core}
+    return gh_json(body)
+
+
 routes = [
+    Route("/api/v3/rate_limit", rate_limit, methods=["GET"]),
     Route("/api/v3/user", get_user, methods=["GET"]),
     Route("/api/v3/user/installations", list_user_installations, methods=["GET"]),
     Route(
