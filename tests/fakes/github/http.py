@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .state import SimState
+
+if TYPE_CHECKING:  # the simulator imports the route modules that import this one
+    from .simulator import GitHubSimulator
 
 T = TypeVar("T")
 DOCS = "https://docs.github.com/rest"
@@ -46,9 +49,10 @@ def validation_failed(message: str, doc: str = "") -> Response:
     return gh_error(422, message, doc)
 
 
-def sim(request: Request) -> Any:
+def sim(request: Request) -> GitHubSimulator:
     """The GitHubSimulator serving this request."""
-    return request.app.state.sim
+    simulator: GitHubSimulator = request.app.state.sim
+    return simulator
 
 
 def state_of(request: Request) -> SimState:

@@ -23,7 +23,7 @@ from .http import (
     validation_failed,
 )
 from .payloads import app_json, installation_json, repo_json
-from .state import PERMISSION_RANK, App, Installation, iso
+from .state import PERMISSION_RANK, App, Delivery, Installation, iso
 
 JWT_DOC = (
     "/apps/building-github-apps/authenticating-with-github-apps#authenticating-as-a-github-app"
@@ -150,7 +150,7 @@ async def list_app_deliveries(request: Request) -> Response:
     return gh_json([delivery_item_json(d) for d in page], headers=headers)
 
 
-def _app_delivery(request: Request, app: App) -> Any:
+def _app_delivery(request: Request, app: App) -> Delivery | None:
     wanted = int(request.path_params["delivery_id"])
     return next(
         (
