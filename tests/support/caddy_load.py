@@ -1,8 +1,14 @@
 """A bounded HTTP load loop through Caddy, for zero-downtime tests and the benchmark.
 
 A few client threads send GET requests with a Host header to Caddy's loopback listener until
-stopped (or until a hard cap on time and count), recording failures (transport errors and
-5xx answers) and which release answered.
+stopped (or until a hard cap on time and count), recording failures and which release answered.
+
+Every Caddy config change (one per route switch) closes the connections the old config's
+server held, including idle keep-alive ones; a request sent on such a connection at that
+instant gets no response at all. HTTP lets clients retry an idempotent request in exactly
+that case (RFC 9110 section 9.2.2), and browsers do, so the loop retries a GET once when the
+connection closed or reset before any response byte, and counts those in `retried`. A refused
+connection (nothing listening) or any answer but a release's 200 is a failure, never retried.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ MAX_REQUESTS_PER_CLIENT = 50_000
 @dataclass
 class LoadResult:
     requests: int = 0
+    retried: int = 0  # GETs resent once after their connection closed with no response
     failures: list[str] = field(default_factory=list)
     answered_by: Counter[str] = field(default_factory=Counter)
 
@@ -61,14 +68,21 @@ class LoadLoop:
                 self._one(client)
 
     def _one(self, client: httpx.Client) -> None:
+        retried = False
         try:
-            response = client.get(self._url)
-            failure = f"HTTP {response.status_code}" if response.status_code >= 500 else None
+            try:
+                response = client.get(self._url)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                retried = True
+                response = client.get(self._url)
             name = response.text.split(" ")[0]
+            ok = response.status_code == 200 and name  # Caddy answers 200 "" with no route
+            failure = None if ok else f"HTTP {response.status_code} {response.text[:40]!r}"
         except httpx.TransportError as exc:
             failure, name = f"{type(exc).__name__}: {exc}", ""
         with self._lock:
             self.result.requests += 1
+            self.result.retried += retried
             if failure:
                 self.result.failures.append(failure)
             else:

@@ -50,7 +50,13 @@ class CaddyProxy:
         self._listen = listen
         self._routes: dict[str, Route] = {}
         self._lock = threading.Lock()
-        self._http = httpx.Client(base_url=self._admin, timeout=ADMIN_TIMEOUT)
+        # Caddy restarts its admin endpoint on every config load, so a reused keep-alive
+        # connection can fail with no response: one fresh connection per admin request.
+        self._http = httpx.Client(
+            base_url=self._admin,
+            timeout=ADMIN_TIMEOUT,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     # -- Proxy interface ---------------------------------------------------------------------
 
