@@ -149,3 +149,17 @@ def test_making_a_repository_private_hides_it_from_anonymous_callers(
     assert _last(webhook_receiver, "repository")["action"] == "privatized"
     hidden = github_web.get("/api/v3/repos/alice/site")
     assert hidden.status_code == 404 and hidden.json()["message"] == "Not Found"
+
+
+def test_app_gets_only_subscribed_events_while_a_wildcard_hook_gets_all(
+    github_sim: GitHubSimulator, github_world: World, webhook_receiver: WebhookReceiver
+) -> None:
+    world = github_world
+    world.app.webhook_url = f"{webhook_receiver.url}/app"
+    world.app.events = ["push"]
+    world.installation.events = ["push"]
+    github_sim.add_hook(world.private, f"{webhook_receiver.url}/all", secret="s", events=["*"])
+    github_sim.rename_repo(world.private, "renamed")
+    assert [r.path for r in webhook_receiver.events("repository")] == ["/all"]
+    github_sim.commit(world.private, "main", {"a": "1"})
+    assert sorted(r.path for r in webhook_receiver.events("push")) == ["/all", "/app"]

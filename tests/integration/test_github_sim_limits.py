@@ -192,3 +192,17 @@ def test_rate_limit_endpoint_reports_the_budget_without_spending_it(
     second = github_web.get("/api/v3/rate_limit", headers=auth).json()
     assert first["resources"]["core"]["used"] == second["rate"]["used"] == 1
     assert first["resources"]["core"]["remaining"] == 4999
+
+
+def test_clock_and_rate_limits_can_be_driven_over_the_control_api(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    auth = _installation_auth(github_sim)
+    assert github_web.post(
+        "/_sim/rate-limits", json={"kind": "installation", "limit": 0}
+    ).is_success
+    assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 403
+    github_web.post("/_sim/rate-limits", json={"kind": "installation", "limit": 10})
+    assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 200
+    assert github_web.post("/_sim/clock", json={"advance": 3601}).is_success
+    assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 401

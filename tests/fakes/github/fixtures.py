@@ -6,6 +6,8 @@ Fixtures:
   github_served      ServedSimulator: the same simulator on a loopback port (uvicorn thread)
   github_web         httpx.Client aimed at the served simulator (no redirects followed)
   webhook_receiver   WebhookReceiver on a loopback port
+  github_world       testkit.World: alice, bob, org acme, alice/app (private), alice/site
+                     (public), the "nanoscale" App installed on alice (set .app.webhook_url)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from .receiver import WebhookReceiver
 from .recording import ALL_RESULTS, SpecRecorder, summarize
 from .simulator import GitHubSimulator, ServedSimulator
+from .testkit import World, small_world
 
 
 @pytest.fixture
@@ -53,6 +56,11 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def github_world(github_sim: GitHubSimulator) -> World:
+    return small_world(github_sim)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -83,24 +83,18 @@ async def create_hook(request: Request) -> Response:
     if not config.get("url"):
         return validation_failed("Validation Failed", f"{DOC}#create-a-repository-webhook")
     state = state_of(request)
-    now = state.clock.now()
-    hook = Hook(
-        id=state.next_id(500_000_000),
-        repo_id=repo.id,
-        url=config["url"],
+    hook = sim(request).add_hook(
+        repo,
+        config["url"],
         secret=config.get("secret") or "",
+        events=body.get("events") or ["push"],
         content_type=config.get("content_type", "form"),
-        insecure_ssl=str(config.get("insecure_ssl", "0")),
-        events=list(body.get("events") or ["push"]),
         active=bool(body.get("active", True)),
-        created_at=now,
-        updated_at=now,
     )
-    repo.hooks[hook.id] = hook
+    hook.insecure_ssl = str(config.get("insecure_ssl", "0"))
     await run_in_threadpool(_ping, request, repo, hook)
-    return gh_json(
-        hook_json(state, repo, hook), 201, {"Location": hook_json(state, repo, hook)["url"]}
-    )
+    body_out = hook_json(state, repo, hook)
+    return gh_json(body_out, 201, {"Location": body_out["url"]})
 
 
 async def get_hook(request: Request) -> Response:

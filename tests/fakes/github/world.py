@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import events, gitstore
 from .core import SimCore, random_token
-from .state import Account, App, Installation, Repository
+from .state import Account, App, Hook, Installation, Repository
 
 DEFAULT_APP_PERMISSIONS = {"contents": "read", "metadata": "read", "repository_hooks": "write"}
 DEFAULT_APP_EVENTS = ["push", "repository"]
@@ -95,6 +95,34 @@ class WorldBuilder(SimCore):
 
     def add_collaborator(self, repo: Repository, user: Account, permission: str = "write") -> None:
         repo.collaborators[user.id] = permission
+
+    def add_hook(
+        self,
+        repo: Repository,
+        url: str,
+        *,
+        secret: str = "",
+        events: Iterable[str] = ("push",),
+        content_type: str = "json",
+        active: bool = True,
+    ) -> Hook:
+        """A repository webhook, as if created earlier (no ping is sent)."""
+        now = self.state.clock.now()
+        with self.state.lock:
+            hook = Hook(
+                id=self.state.next_id(500_000_000),
+                repo_id=repo.id,
+                url=url,
+                secret=secret,
+                content_type=content_type,
+                insecure_ssl="0",
+                events=list(events),
+                active=active,
+                created_at=now,
+                updated_at=now,
+            )
+            repo.hooks[hook.id] = hook
+        return hook
 
     def add_app(
         self,
