@@ -65,6 +65,9 @@ class ProcessRuntime:
         if spec.static_root is not None or spec.start_command is None:
             return _handle(spec, STATIC_REF)
         with self._lock:
+            current = self._releases.get(spec.deployment_id)
+            if current is not None:  # idempotent: one process group per release
+                return _handle(spec, str(current.pid))
             release = self._launch(spec)
             self._releases[spec.deployment_id] = release
         return _handle(spec, str(release.pid))
