@@ -1,0 +1,95 @@
+"""Deployments behind a real Caddy: reachable by host name, and redeploys under continuous
+HTTP load through Caddy fail no request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nanoscale.settings import Settings
+from tests.support.caddy import CaddyInstance
+from tests.support.caddy_load import LoadLoop
+from tests.support.deploy import (
+    STATIC_APP,
+    DeployHarness,
+    deploy_harness,
+    deploy_settings_overrides,
+)
+from tests.support.git_server import GitServer
+
+pytestmark = pytest.mark.caddy
+
+
+@pytest.fixture
+def deploy_caddy(
+    make_settings: Callable[..., Settings],
+    git_server: GitServer,
+    deploy_data_dir: Path,
+    caddy: CaddyInstance,
+) -> Iterator[DeployHarness]:
+    overrides = {
+        **deploy_settings_overrides(deploy_data_dir, git_server),
+        **caddy.settings_overrides(),
+        "drain_seconds": 0.5,  # a loaded 2-core CI box needs more than the harness's 0.2 s
+    }
+    settings = make_settings(**overrides)
+    with deploy_harness(settings, git_server) as harness:
+        yield harness
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_created_project_is_live_through_caddy_by_host_name(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, sha = deploy_caddy.repo("blog")
+    project = deploy_caddy.project(repo, name="blog")
+    deploy_caddy.request(project, sha, trigger="create")
+    deploy_caddy.run_until_idle()
+
+    assert caddy.get("blog.localhost").text == f"v1 {sha}\n"
+    assert deploy_caddy.url(project) == f"http://blog.localhost:{caddy.http_port}"
+    assert sha not in caddy.get("other.localhost").text  # routed by host name only
+
+
+def test_static_site_is_served_by_caddy_from_the_release(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, sha = deploy_caddy.repo("docs", "static")
+    project = deploy_caddy.project(repo, name="docs", start_command=None, **STATIC_APP)
+    deploy_caddy.request(project, sha)
+    deploy_caddy.run_until_idle()
+
+    page = caddy.get("docs.localhost", "/index.html")
+    assert page.status_code == 200
+    assert f"v1 {sha}" in page.text
+
+
+def test_redeploys_under_load_through_caddy_fail_no_request(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, sha = deploy_caddy.repo("shop")
+    project = deploy_caddy.project(repo, name="shop")
+    deploy_caddy.request(project, sha)
+    deploy_caddy.run_until_idle()
+
+    with LoadLoop(caddy.http_port, "shop.localhost", clients=2) as load:
+        _wait_for(lambda: load.seen()["v1"] > 20)
+        for version in ("v2", "v3", "v4"):
+            new = repo.commit({"version.txt": f"{version}\n"})
+            deploy_caddy.request(project, new)
+            deploy_caddy.run_until_idle()
+            _wait_for(lambda version=version: load.seen()[version] > 20)  # type: ignore[misc]
+        result = load.stop()
+
+    assert result.failures == []
+    assert result.requests > 100
+    assert caddy.get("shop.localhost").text.startswith("v4 ")
