@@ -70,6 +70,9 @@ def test_creating_a_hook_sends_a_signed_ping(
     )
     assert ping.headers["User-Agent"].startswith("GitHub-Hookshot/")
     assert ping.headers["X-GitHub-Hook-Installation-Target-Type"] == "repository"
+    url = f"/api/v3/repos/alice/app/hooks/{hook['id']}/pings"
+    assert github_web.post(url, headers=auth).status_code == 204
+    assert len(webhook_receiver.events("ping", "/repo")) == 2
 
 
 def test_hooks_need_the_webhooks_permission(

@@ -35,6 +35,8 @@ def test_valid_app_jwt_mints_a_one_hour_token(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["expires_at"])
     token = github_sim.state.installation_tokens[body["token"]]
     assert (token.expires_at - github_sim.state.clock.now()).total_seconds() == 3600
+    me = github_web.get("/api/v3/app", headers=bearer(github_sim.app_jwt(world.app))).json()
+    assert (me["id"], me["slug"], me["installations_count"]) == (world.app.id, "nanoscale", 1)
 
 
 def test_jwt_living_longer_than_ten_minutes_is_refused(

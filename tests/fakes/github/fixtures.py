@@ -72,3 +72,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         "operations, {request_operations} request operations, {webhook_types} webhook payload "
         "types validated".format(**counts)
     )
+    if terminalreporter.config.get_verbosity() > 0:
+        for kind in ("response", "webhook"):
+            keys = sorted({r.key for r in ALL_RESULTS if r.kind == kind and r.ok})
+            terminalreporter.write_line(f"  {kind}: {', '.join(keys)}")
