@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -12,9 +13,18 @@ from nanoscale.accounts.models import ApiToken, AuditEvent, AuthSession, User
 from nanoscale.accounts.secrets_util import digest
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
-from tests.support.api import ADMIN, bearer, create_user, login, make_client, setup_admin
+from tests.support.api import (
+    ADMIN,
+    bearer,
+    create_user,
+    fast_password_hashing,
+    login,
+    make_client,
+    setup_admin,
+)
 
-__all__ = ["make_client"]  # a fixture used below
+__all__ = ["fast_password_hashing", "make_client"]  # fixtures used here
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def audit_actions(context: AppContext) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-from tests.support.api import ADMIN, make_client, project_body, setup_admin
+from tests.support.api import ADMIN, fast_password_hashing, make_client, project_body, setup_admin
 
-__all__ = ["make_client"]  # a fixture used below
+__all__ = ["fast_password_hashing", "make_client"]  # fixtures used here
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def test_auth_events_are_logged_without_secrets(make_client: Callable[..., TestClient]) -> None:

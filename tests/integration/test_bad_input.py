@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from nanoscale.context import AppContext
 from nanoscale.models import load_metadata
-from tests.support.api import ADMIN, bearer, create_user, project_body
+from tests.support.api import ADMIN, bearer, create_user, fast_password_hashing, project_body
 
 EXAMPLES_PER_MODE = 8
 # Bookkeeping that may legitimately change on a rejected request: failed logins are counted
@@ -48,6 +48,9 @@ extra_query = st.dictionaries(
     st.text(max_size=20),
     max_size=2,
 )
+
+__all__ = ["fast_password_hashing"]  # a fixture used here
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def snapshot(context: AppContext) -> dict[str, list[tuple[Any, ...]]]:

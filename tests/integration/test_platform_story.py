@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from nanoscale.accounts.models import AuditEvent
 from nanoscale.context import AppContext
 from nanoscale.projects.models import Project
-from tests.support.api import ADMIN, create_user, login, project_body
+from tests.support.api import ADMIN, create_user, fast_password_hashing, login, project_body
+
+__all__ = ["fast_password_hashing"]  # a fixture used here
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def test_new_admin_manages_a_project_and_a_second_user_cannot_see_or_touch_it(
@@ -64,3 +70,6 @@ def test_new_admin_manages_a_project_and_a_second_user_cannot_see_or_touch_it(
     assert client.delete(url, headers=headers).status_code == 204
     assert client.get(url).status_code == 404
     assert client.get("/api/projects").json() == []
+    with context.sessions() as db:
+        actions = set(db.scalars(select(AuditEvent.action)))
+    assert {"project.created", "project.updated", "project.deleted", "user.created"} <= actions

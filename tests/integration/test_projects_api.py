@@ -16,12 +16,14 @@ from nanoscale.projects.models import Project
 from tests.support.api import (
     bearer,
     create_user,
+    fast_password_hashing,
     make_client,
     project_body,
     setup_admin,
 )
 
-__all__ = ["make_client"]  # a fixture used below
+__all__ = ["fast_password_hashing", "make_client"]  # fixtures used here
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture
@@ -227,3 +229,21 @@ def test_malformed_json_is_400(client: TestClient, admin: dict[str, str]) -> Non
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_body"
+
+
+def test_a_port_taken_concurrently_is_retried_with_the_next_free_one(
+    client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nanoscale.projects import service
+
+    first = create(client, admin, name="first")
+    real_free_port = service._free_port
+    stale = iter([first["port"]])  # what a concurrent request would have seen
+
+    def racing_free_port(*args: Any) -> int:
+        return next(stale, None) or real_free_port(*args)
+
+    monkeypatch.setattr(service, "_free_port", racing_free_port)
+    second = create(client, admin, name="second")
+    assert second["port"] != first["port"]
+    assert len({p["port"] for p in client.get("/api/projects", headers=admin).json()}) == 2

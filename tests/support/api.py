@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from nanoscale.accounts import passwords
 from nanoscale.app import create_app
 from nanoscale.context import AppContext, build_context
 from nanoscale.db.migrate import upgrade
@@ -80,3 +82,12 @@ def make_client(
     yield _make
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with minimal cost: suites that log in a lot stay fast. The production
+    parameters are checked in tests/unit/test_passwords.py."""
+    monkeypatch.setattr(
+        passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

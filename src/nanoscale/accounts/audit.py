@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nanoscale.accounts.models import AuditEvent, User
@@ -35,12 +33,3 @@ def record(
     )
     session.add(event)
     return event
-
-
-def recent_events(
-    session: Session, *, limit: int = 100, action: str | None = None
-) -> Sequence[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(limit)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    return session.scalars(query).all()

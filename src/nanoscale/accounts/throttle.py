@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from nanoscale.accounts.models import LoginFailure
@@ -81,8 +81,3 @@ def record_failure(session: Session, *, settings: Settings, ip: str, username: s
 
 def clear_username(session: Session, *, username: str) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.username == username))
-
-
-def failure_count(session: Session, *, username: str) -> int:
-    query = select(func.count()).select_from(LoginFailure)
-    return int(session.scalar(query.where(LoginFailure.username == username)) or 0)

@@ -27,6 +27,8 @@ from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.projects")
 
+_INSERT_ATTEMPTS = 3
+
 
 def list_projects(session: Session, *, user: User) -> Sequence[Project]:
     query = select(Project).order_by(Project.name)
@@ -51,14 +53,10 @@ def create_project(
     env = merge_env({}, dict(data.env_vars))
     password = clean_password(data.git_password.get_secret_value() if data.git_password else None)
     check_final_state(values, has_password=bool(password))
-    _check_unique(session, name=values["name"], domain=values.get("domain"), exclude_id=None)
-    project = Project(id=new_id(), owner_id=owner.id, port=_free_port(session, ctx.settings))
-    for key, value in values.items():
-        setattr(project, key, value)
+    project = Project(id=new_id(), owner_id=owner.id, **values)
     secrets.write_env_vars(project, env, keyring=ctx.keyring)
     secrets.write_git_password(project, password, keyring=ctx.keyring)
-    session.add(project)
-    _flush(session)
+    _insert_with_free_port(session, project, settings=ctx.settings)
     audit.record(
         session, action="project.created", actor=owner, ip=ip, target=f"project:{project.name}",
         details={"project_id": project.id},
@@ -148,6 +146,24 @@ def _free_port(session: Session, settings: Settings) -> int:
         "no free port left for a new project; widen NANOSCALE_PORT_RANGE_START/END",
         code="port_range_exhausted",
     )
+
+
+def _insert_with_free_port(session: Session, project: Project, *, settings: Settings) -> None:
+    """Insert with the lowest free port. A concurrent creation may take the same port (or
+    name/domain) first: the unique index refuses ours, and we retry with a fresh look."""
+    for attempt in range(_INSERT_ATTEMPTS):
+        _check_unique(session, name=project.name, domain=project.domain, exclude_id=None)
+        project.port = _free_port(session, settings)
+        try:
+            with session.begin_nested():
+                session.add(project)
+        except IntegrityError:
+            if attempt == _INSERT_ATTEMPTS - 1:
+                raise Conflict(
+                    "projects were being created concurrently; retry", code="conflict"
+                ) from None
+        else:
+            return
 
 
 def _flush(session: Session) -> None:
