@@ -203,3 +203,24 @@ def _reap(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError):  # our child: collect the zombie
         os.waitpid(pid, os.WNOHANG)
     return not procfs.is_alive(pid)
+
+
+def test_adopt_without_pidfile_replaces_the_lost_release_instead_of_clashing(
+    tmp_path: Path,
+) -> None:
+    spec = app_spec(tmp_path)
+    before = ProcessRuntime(tmp_path / "state")
+    handle = before.start(spec)
+    assert wait_for_http(spec.port, timeout=15)
+    before.close()
+    (tmp_path / "state" / f"{spec.deployment_id}.json").unlink()
+
+    after = ProcessRuntime(tmp_path / "state")
+    try:
+        [restarted] = after.adopt([handle], [spec])
+        assert eventually(lambda: _reap(int(handle.ref)))
+        assert wait_for_http(spec.port, timeout=15)
+        assert serving_pid(spec.port) == int(restarted.ref) != int(handle.ref)
+    finally:
+        after.stop_all(grace_seconds=2)
+        after.close()

@@ -85,8 +85,7 @@ class ProcessRuntime:
         with self._lock:
             release = self._releases.pop(handle.deployment_id, None)
         pgid = release.pid if release else self._recorded_pid(handle.deployment_id)
-        if pgid is not None:
-            spawn.terminate(pgid, handle.deployment_id, grace_seconds)
+        spawn.terminate(pgid, handle.deployment_id, grace_seconds)
         self._pidfile(handle.deployment_id).unlink(missing_ok=True)
 
     def adopt(self, handles: list[ReleaseHandle], specs: list[ReleaseSpec]) -> list[ReleaseHandle]:
@@ -94,9 +93,7 @@ class ProcessRuntime:
         spec are leftovers of an interrupted switch and are stopped."""
         wanted = {s.deployment_id for s in specs}
         for leftover in self._recorded_ids() - wanted:
-            pid = self._recorded_pid(leftover)
-            if pid is not None:
-                spawn.terminate(pid, leftover, 5.0)
+            spawn.terminate(self._recorded_pid(leftover), leftover, 5.0)
             self._pidfile(leftover).unlink(missing_ok=True)
         return [self._adopt_one(spec) for spec in specs]
 
@@ -122,17 +119,11 @@ class ProcessRuntime:
                 return _handle(spec, str(current.pid))
             record = self._read_pidfile(spec.deployment_id)
             if record and self._is_ours(spec.deployment_id, record):
-                release = _Release(
-                    spec,
-                    record["pid"],
-                    record["start_time"],
-                    time.monotonic(),
-                    self._backoff_initial,
-                )
+                release = self._record(spec, record["pid"], record["start_time"])
                 spawn.append_log(spec.log_path, f"re-adopted running release (pid {release.pid})")
             else:
-                if record:  # a stale group may still hold the port
-                    spawn.terminate(record["pid"], spec.deployment_id, 5.0)
+                # leftovers (a stale group, or processes of a lost pidfile) may hold the port
+                spawn.terminate(None, spec.deployment_id, 5.0)
                 release = self._launch(spec)
             self._releases[spec.deployment_id] = release
             return _handle(spec, str(release.pid))

@@ -78,20 +78,23 @@ def reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def _members(pgid: int, release_id: str) -> set[int]:
+def _members(pgid: int | None, release_id: str) -> set[int]:
+    if pgid is None:
+        return set(procfs.marked_pids(release_id))
     reap(pgid)
     return set(procfs.group_pids(pgid)) | set(procfs.marked_pids(release_id))
 
 
-def _signal_all(pids: set[int], pgid: int, sig: signal.Signals) -> None:
+def _signal_all(pids: set[int], pgid: int | None, sig: signal.Signals) -> None:
     for target in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(target, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+    if pgid is not None and pgid > 1:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
 
 
-def _wait_gone(pgid: int, release_id: str, timeout: float) -> set[int]:
+def _wait_gone(pgid: int | None, release_id: str, timeout: float) -> set[int]:
     deadline = time.monotonic() + timeout
     while True:
         left = _members(pgid, release_id)
@@ -100,8 +103,9 @@ def _wait_gone(pgid: int, release_id: str, timeout: float) -> set[int]:
         time.sleep(0.05)
 
 
-def terminate(pgid: int, release_id: str, grace: float) -> None:
-    """SIGTERM the group and every marked descendant; SIGKILL whatever is left after grace."""
+def terminate(pgid: int | None, release_id: str, grace: float) -> None:
+    """SIGTERM the group (if known) and every process carrying the release marker; SIGKILL
+    whatever is left after the grace."""
     members = _members(pgid, release_id)
     if not members:
         return
