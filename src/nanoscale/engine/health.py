@@ -11,7 +11,8 @@ import httpx
 from nanoscale.engine.build import Cancelled
 from nanoscale.errors import UserCodeError
 
-POLL_SECONDS = 0.1
+FIRST_POLL_SECONDS = 0.02  # most apps listen within a few hundred ms: look early
+MAX_POLL_SECONDS = 0.25
 
 
 def wait_healthy(
@@ -23,6 +24,7 @@ def wait_healthy(
 ) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer yet"
+    pause = FIRST_POLL_SECONDS
     with httpx.Client(timeout=2.0, follow_redirects=False, trust_env=False) as client:
         while time.monotonic() < deadline:
             if cancel.is_set():
@@ -40,7 +42,8 @@ def wait_healthy(
                 if status < 500:
                     return
                 last = f"HTTP {status}"
-            time.sleep(POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 1.5, MAX_POLL_SECONDS)
     raise UserCodeError(
         f"the app did not answer its health check at {url} within {int(timeout)}s "
         f"(last result: {last}); it must listen on $PORT",
