@@ -84,19 +84,16 @@ def main() -> None:
             )
             full_bytes = git.bytes_sent[repo.name] - before
     print(f"repository: {HISTORY} commits, {FILES} files of {FILE_BYTES} bytes")
-    print(
-        f"  first deploy (empty store, shallow)   {base_bytes / 1024:9.1f} KiB  {base_time * 1000:7.1f} ms"
+    rows = (
+        ("first deploy (empty store, shallow)", base_bytes, base_time),
+        ("redeploy, one-file change (reused)", inc_bytes, inc_time),
+        ("same commit, fresh shallow fetch", fresh_bytes, fresh_time),
     )
-    print(
-        f"  redeploy, one-file change (reused)    {inc_bytes / 1024:9.1f} KiB  {inc_time * 1000:7.1f} ms"
-    )
-    print(
-        f"  same commit, fresh shallow fetch      {fresh_bytes / 1024:9.1f} KiB  {fresh_time * 1000:7.1f} ms"
-    )
-    print(f"  full clone, for scale                 {full_bytes / 1024:9.1f} KiB")
-    print(
-        f"  incremental / fresh: bytes {inc_bytes / fresh_bytes:.3f}, time {inc_time / fresh_time:.2f}"
-    )
+    for label, size, seconds in rows:
+        print(f"  {label:<38} {size / 1024:9.1f} KiB  {seconds * 1000:7.1f} ms")
+    print(f"  {'full clone, for scale':<38} {full_bytes / 1024:9.1f} KiB")
+    ratio_bytes, ratio_time = inc_bytes / fresh_bytes, inc_time / fresh_time
+    print(f"  incremental / fresh: bytes {ratio_bytes:.4f}, time {ratio_time:.2f}")
 
 
 if __name__ == "__main__":
