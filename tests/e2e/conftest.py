@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, NanoScaleServer
 from tests.support.deploy import traversable_dir
 from tests.support.git_server import GitServer, Repo
 
 FIXTURE_APPS = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
+# Deployments run real git, builds and health checks: give page expectations room on a busy
+# two-core machine (a readiness bound, not a speed assertion).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

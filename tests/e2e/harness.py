@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import httpx
 from playwright.sync_api import Page
 
 from nanoscale.crypto import generate_key
+from nanoscale.engine.runtime.users import remove_project_user
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
@@ -30,6 +32,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def _pids_working_under(root: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue  # gone, or not ours to inspect
+        if cwd.startswith(f"{root.resolve()}/"):
+            found.append(int(entry.name))
+    return found
 
 
 def free_port() -> int:
@@ -105,6 +121,22 @@ class NanoScaleServer:
                 process.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything left in the group
+        self._end_releases()
+
+    def _end_releases(self) -> None:
+        """Releases outlive an orchestrator on purpose (it re-adopts them on restart) and a
+        build may still be running: end every process working inside this server's data dir,
+        then remove the per-project users."""
+        for pid in _pids_working_under(self.root):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        # Every project ever created here, deleted ones included (their teardown may have
+        # found the user still busy).
+        query = "SELECT target FROM audit_events WHERE action = 'project.created'"
+        with contextlib.closing(sqlite3.connect(self.root / "nanoscale.db")) as db:
+            targets = [row[0] for row in db.execute(query)]
+        for target in targets:
+            remove_project_user(target.removeprefix("project:"))
 
     def __exit__(
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None

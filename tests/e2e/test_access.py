@@ -89,7 +89,7 @@ def test_second_user_does_not_see_the_first_users_projects(page: Page, app_repo:
     log_in(page, *ADMIN)
     page.goto("/projects/new")
     page.get_by_label("Repository URL").fill(app_repo.url)
-    page.get_by_label("Project name").fill("root-app")
+    page.get_by_label("Project name").fill("dash-root-app")
     page.get_by_label("Start command").fill("python3 app.py")
     page.get_by_role("button", name="Create and deploy").click()
     expect(page).to_have_url(re.compile(r"/projects/[0-9a-f]+$"))
@@ -106,7 +106,7 @@ def test_second_user_does_not_see_the_first_users_projects(page: Page, app_repo:
     log_in(page, *MEMBER)
     page.goto("/projects")
     expect(page.get_by_text("No projects yet")).to_be_visible()
-    expect(page.get_by_text("root-app")).to_have_count(0)
+    expect(page.get_by_text("dash-root-app")).to_have_count(0)
     assert page.goto(project_url).status == 404  # type: ignore[union-attr]
     page.goto("/settings")
     expect(page.get_by_role("heading", name="Users")).to_have_count(0)

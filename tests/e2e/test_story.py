@@ -19,12 +19,16 @@ ADMIN = ("admin", "correct horse battery staple")
 SECRET_VALUE = "s3cret-value-never-shown"
 
 
-def app_says(page: Page) -> str:
-    """What the deployed app answers at the project's URL (read from the page's link)."""
+def app_url(page: Page) -> str:
     url = page.locator("[data-app-url]").get_attribute("href")
     assert url, "the project page shows no app URL"
+    return url
+
+
+def app_says(page: Page) -> str:
+    """What the deployed app answers at the project's URL (read from the page's link)."""
     with httpx.Client(trust_env=False) as client:
-        return client.get(url, timeout=10).text.strip()
+        return client.get(app_url(page), timeout=10).text.strip()
 
 
 def expect_live(page: Page) -> None:
@@ -56,7 +60,7 @@ def create_project(page: Page, repo: Repo) -> None:
     page.get_by_role("link", name="Create a project").click()
     expect(page.get_by_label("Source")).to_have_value("manual")
     page.get_by_label("Repository URL").fill(repo.url)
-    page.get_by_label("Project name").fill("webapp")
+    page.get_by_label("Project name").fill("dash-story")
     page.get_by_label("Preset").select_option("python")
     expect(page.get_by_label("Start command")).to_have_value(".venv/bin/python app.py")
     # The fixture app has no dependencies and so no requirements.txt: no install, no venv.
@@ -76,7 +80,7 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     create_project(page, app_repo)
 
     # The steps update in place (htmx) until the release is live; no reload happens here.
-    expect(page.get_by_role("heading", name=re.compile("webapp"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("dash-story"))).to_be_visible()
     expect_live(page)
     for step in page.locator("[data-step]").all():
         expect(step).to_have_attribute("data-step-state", "done")
@@ -118,10 +122,13 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     assert SECRET_VALUE not in page.content()
     screenshot(page, "10-project-settings")
 
-    page.get_by_label(re.compile("Type the project name")).fill("web")
-    page.get_by_role("button", name="Delete webapp").click()
+    page.get_by_label(re.compile("Type the project name")).fill("dash")
+    page.get_by_role("button", name="Delete dash-story").click()
     expect(page.get_by_text("type the project's name exactly")).to_be_visible()
-    page.get_by_label(re.compile("Type the project name")).fill("webapp")
-    page.get_by_role("button", name="Delete webapp").click()
+    url = app_url(page)
+    page.get_by_label(re.compile("Type the project name")).fill("dash-story")
+    page.get_by_role("button", name="Delete dash-story").click()
     expect(page).to_have_url(re.compile(r"/projects\?deleted=1$"))
     expect(page.get_by_text("No projects yet")).to_be_visible()
+    with httpx.Client(trust_env=False) as client, pytest.raises(httpx.TransportError):
+        client.get(url, timeout=5)  # the app was stopped with its project

@@ -20,7 +20,9 @@ def overview_tab(
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("overview")
     if view.rows:
-        context.update(deployment_context(db, view, view.rows[0].id))
+        context.update(
+            deployment_context(db, user=info.user, view=view, deployment_id=view.rows[0].id)
+        )
     return render(request, "projects/tab_overview.html", **context)
 
 
@@ -39,7 +41,9 @@ def logs_tab(
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("logs")
     if view.rows:
-        context.update(deployment_context(db, view, view.rows[0].id))
+        context.update(
+            deployment_context(db, user=info.user, view=view, deployment_id=view.rows[0].id)
+        )
     return render(request, "projects/tab_logs.html", **context)
 
 
@@ -59,7 +63,10 @@ def deployment_page(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-    context = {**view.context("deployments"), **deployment_context(db, view, deployment_id)}
+    context = {
+        **view.context("deployments"),
+        **deployment_context(db, user=info.user, view=view, deployment_id=deployment_id),
+    }
     return render(request, "projects/deployment.html", **context)
 
 
@@ -68,7 +75,10 @@ def steps_partial(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-    context = {"project": view.project, **deployment_context(db, view, deployment_id)}
+    context = {
+        "project": view.project,
+        **deployment_context(db, user=info.user, view=view, deployment_id=deployment_id),
+    }
     response = render(request, "partials/steps.html", **context)
     if not context["latest_active"]:
         # Finished: reload once so the badge, current release and history catch up.

@@ -1,4 +1,4 @@
-"""Project actions posted from its tabs: redeploy, roll back, save settings, delete."""
+"""Project actions posted from its pages: redeploy, roll back, cancel, save settings, delete."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from nanoscale.dashboard.web import (
     form_text,
     redirect,
 )
-from nanoscale.deployments import service as deployments
+from nanoscale.deployments import actions
 from nanoscale.errors import NanoScaleError
 from nanoscale.projects import service as projects
 
@@ -35,29 +35,40 @@ def _overview_with_error(
 
 
 @router.post("/projects/{project_id}/redeploy")
-def redeploy(request: Request, db: Db, info: SignedIn, _form: Form, project_id: str) -> Response:
-    project = projects.get_project(db, user=info.user, project_id=project_id)
-    deployment = deployments.request_deployment(
-        db, project=project, commit_sha=None, trigger="manual"
+def redeploy(
+    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, _form: Form, project_id: str
+) -> Response:
+    deployment = actions.redeploy(
+        db, ctx=ctx, user=info.user, project_id=project_id, commit_sha=None
     )
-    return redirect(f"/projects/{project.id}/deployments/{deployment.id}")
+    return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
 
 
 @router.post("/projects/{project_id}/rollback")
 def rollback(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
 ) -> Response:
-    project = projects.get_project(db, user=info.user, project_id=project_id)
     try:
-        deployment = deployments.rollback(
-            db, project=project, deployment_id=form_text(form, "deployment_id")
+        deployment = actions.rollback(
+            db,
+            user=info.user,
+            project_id=project_id,
+            deployment_id=form_text(form, "deployment_id"),
         )
     except NanoScaleError as exc:
         db.rollback()
         return _overview_with_error(
             request, db=db, ctx=ctx, info=info, project_id=project_id, exc=exc
         )
-    return redirect(f"/projects/{project.id}/deployments/{deployment.id}")
+    return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
+
+
+@router.post("/projects/{project_id}/deployments/{deployment_id}/cancel")
+def cancel(
+    request: Request, *, db: Db, info: SignedIn, _form: Form, project_id: str, deployment_id: str
+) -> Response:
+    deployment = actions.cancel(db, user=info.user, deployment_id=deployment_id)
+    return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
 
 
 @router.post("/projects/{project_id}/settings", response_class=HTMLResponse)
@@ -88,6 +99,8 @@ def delete(
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
+    # Stop releases, remove the route and files first (as the API does), then the row.
+    actions.teardown_project(db, ctx=ctx, user=info.user, project_id=project_id)
     projects.delete_project(
         db, ctx=ctx, user=info.user, project_id=project_id, ip=client_ip(request)
     )

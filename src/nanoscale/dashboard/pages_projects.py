@@ -9,6 +9,7 @@ from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, client_ip, redirect
+from nanoscale.deployments import actions
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.status import project_state
 from nanoscale.errors import NanoScaleError
@@ -55,7 +56,7 @@ def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: For
         project = projects.create_project(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )
-        deployments.request_deployment(db, project=project, commit_sha=None, trigger="create")
+        actions.deploy_new_project(db, ctx=ctx, project=project, user=info.user)
     except NanoScaleError as exc:
         db.rollback()
         return _new_page(request, values, forms.errors_for(exc), exc.status)

@@ -11,6 +11,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.dashboard.presets import COMMAND_FIELDS, PRESETS
 from nanoscale.dashboard.views import DeploymentRow, deployment_row, deployment_steps
+from nanoscale.deployments import actions
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.logs import log_text
 from nanoscale.deployments.releases import current_release
@@ -62,9 +63,11 @@ def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -
     )
 
 
-def deployment_context(db: Session, view: ProjectView, deployment_id: str) -> dict[str, Any]:
+def deployment_context(
+    db: Session, *, user: User, view: ProjectView, deployment_id: str
+) -> dict[str, Any]:
     """One deployment's steps and stored log (404 unless it belongs to this project)."""
-    deployment = deployments.get_deployment(db, deployment_id)
+    deployment = actions.get_for_user(db, user=user, deployment_id=deployment_id)
     if deployment.project_id != view.project.id:
         raise NotFound("no such deployment", code="deployment_not_found")
     row = deployment_row(deployment, view.project.name)

@@ -60,14 +60,14 @@
       pre.textContent += text;
       if (follow) pre.scrollTop = pre.scrollHeight;
     }
-    source.onmessage = function (event) { append(event.data + "\n"); };
-    source.addEventListener("log", function (event) { append(event.data + "\n"); });
+    // Each `log` event carries one chunk of text, newlines included.
+    source.addEventListener("log", function (event) { append(event.data); });
     function finish() {
       source.close();
       pre.setAttribute("data-log-state", "done");
     }
     source.addEventListener("end", finish);
-    source.addEventListener("done", finish);
+    // The browser reconnects by itself (resuming at Last-Event-ID); stop only if it gave up.
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(); };
   }
 

@@ -1,0 +1,85 @@
+"""Live feedback while a deployment runs: the log streams into the page over SSE, and a
+running build can be cancelled. Builds wait on a flag file, so nothing depends on timing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import FIXTURE_APPS
+from tests.e2e.harness import NanoScaleServer, create_admin, log_in, screenshot
+from tests.support.deploy import traversable_dir
+from tests.support.git_server import GitServer, Repo
+
+pytestmark = pytest.mark.browser
+
+ADMIN = ("ops", "ops password 789")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def admin(server: NanoScaleServer) -> None:
+    create_admin(server, *ADMIN)
+
+
+@pytest.fixture
+def flag_dir() -> Iterator[Path]:
+    with traversable_dir("nanoscale-flags-") as path:  # the build's project user checks it
+        yield path
+
+
+def gated_repo(git_server: GitServer, name: str, flag: Path) -> Repo:
+    """The Python app plus a build that waits until `flag` exists."""
+    repo = git_server.create_repo(name)
+    # The second echo makes the deploy log writer flush the first: it only flushes on a write
+    # (a line followed by silence stays buffered; reported to the deployments owner).
+    script = (
+        "echo build-started\nsleep 0.5\necho waiting-for-flag\n"
+        f"while [ ! -e {flag} ]; do sleep 0.1; done\necho build-finished\n"
+    )
+    repo.commit_tree(FIXTURE_APPS / "python", "Gated build", extra={"build.sh": script})
+    return repo
+
+
+def create_project(page: Page, repo: Repo, name: str) -> None:
+    page.goto("/projects/new")
+    page.get_by_label("Repository URL").fill(repo.url)
+    page.get_by_label("Project name").fill(name)
+    page.get_by_label("Build command").fill("sh build.sh")
+    page.get_by_label("Start command").fill("python3 app.py")
+    page.get_by_role("button", name="Create and deploy").click()
+    expect(page).to_have_url(re.compile(r"/projects/[0-9a-f]+$"))
+
+
+def test_build_log_streams_into_the_page_while_the_deployment_runs(
+    page: Page, git_server: GitServer, flag_dir: Path
+) -> None:
+    flag = flag_dir / "go"
+    log_in(page, *ADMIN)
+    create_project(page, gated_repo(git_server, "streamed", flag), "dash-streamed")
+    page.get_by_role("link", name="Logs", exact=True).click()
+    log = page.locator("pre.log")
+    expect(log).to_have_attribute("data-log-state", "streaming")
+    expect(log).to_contain_text("build-started")
+    screenshot(page, "14-project-logs-streaming")
+
+    flag.touch()
+    # No reload on this tab: these lines can only arrive through the event stream.
+    expect(log).to_contain_text("build-finished")
+    expect(log).to_contain_text("is live")
+    expect(log).to_have_attribute("data-log-state", "done")
+
+
+def test_cancel_stops_a_running_build(page: Page, git_server: GitServer, flag_dir: Path) -> None:
+    log_in(page, *ADMIN)
+    create_project(page, gated_repo(git_server, "cancelled", flag_dir / "never"), "dash-cancelled")
+    expect(page.locator("[data-step=build]")).to_have_attribute("data-step-state", "running")
+    page.get_by_role("button", name="Cancel deployment").click()
+    expect(page.locator("[data-deployment-state]")).to_have_attribute(
+        "data-deployment-state", "cancelled", timeout=60_000
+    )
+    expect(page.locator("[data-step=build]")).to_have_attribute("data-step-state", "cancelled")
+    expect(page.get_by_role("button", name="Cancel deployment")).to_have_count(0)
