@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterable
 from typing import Literal
@@ -15,6 +16,21 @@ from .state import Account, App, Hook, Installation, Repository
 
 DEFAULT_APP_PERMISSIONS = {"contents": "read", "metadata": "read", "repository_hooks": "write"}
 DEFAULT_APP_EVENTS = ["push", "repository"]
+
+
+@functools.cache
+def app_key_pair(index: int) -> tuple[bytes, bytes]:
+    """RSA keys are slow to make; Apps of one world get distinct keys, worlds share a pool."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem, public_pem
 
 
 class WorldBuilder(SimCore):
@@ -135,15 +151,7 @@ class WorldBuilder(SimCore):
         permissions: dict[str, str] | None = None,
         events: Iterable[str] = DEFAULT_APP_EVENTS,
     ) -> App:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        private_pem, public_pem = app_key_pair(len(self.state.apps))
         with self.state.lock:
             app = App(
                 id=self.state.next_id(900_000),
