@@ -36,9 +36,6 @@ class Project(Base):
     git_password_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     domain: Mapped[str | None] = mapped_column(String(253), unique=True, nullable=True)
     port: Mapped[int] = mapped_column(Integer, unique=True)  # allocated from the port range
-    # Written by the deploy engine: "created" until a first deployment reports otherwise.
-    status: Mapped[str] = mapped_column(String(32), default="created")
-    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -77,9 +77,9 @@ def update_project(
     project = get_project(session, user=user, project_id=project_id)
     present = data.model_dump(include=data.model_fields_set, exclude={"env_vars", "git_password"})
     values = clean_fields(present, settings=ctx.settings, partial=True)
-    env = secrets.read_env_vars(project, keyring=ctx.keyring)
-    if data.env_vars is not None:
-        env = merge_env(env, dict(data.env_vars))
+    env = None
+    if data.env_vars is not None:  # untouched env vars are not even decrypted
+        env = merge_env(secrets.read_env_vars(project, keyring=ctx.keyring), dict(data.env_vars))
     password_set = "git_password" in data.model_fields_set
     new_password = clean_password(
         data.git_password.get_secret_value() if data.git_password else None
@@ -92,7 +92,8 @@ def update_project(
     _check_unique(session, name=final["name"], domain=final["domain"], exclude_id=project.id)
     for key, value in values.items():
         setattr(project, key, value)
-    secrets.write_env_vars(project, env, keyring=ctx.keyring)
+    if env is not None:
+        secrets.write_env_vars(project, env, keyring=ctx.keyring)
     if password_set:
         secrets.write_git_password(project, new_password, keyring=ctx.keyring)
     _flush(session)

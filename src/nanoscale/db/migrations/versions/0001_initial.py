@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:27:39.886698
+Create Date: 2026-11-26 09:44:21.720777
 """
 
 from collections.abc import Sequence
@@ -133,8 +133,6 @@ def upgrade() -> None:
         sa.Column("git_password_encrypted", sa.Text(), nullable=True),
         sa.Column("domain", sa.String(length=253), nullable=True),
         sa.Column("port", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("url", sa.String(length=2048), nullable=True),
         sa.Column("created_at", nanoscale.db.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", nanoscale.db.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
