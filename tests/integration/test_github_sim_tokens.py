@@ -172,3 +172,17 @@ def test_suspended_installation_cannot_mint_tokens(
     assert _mint(github_web, github_sim, world.installation.id).status_code == 403
     assert github_web.delete(f"{path}/suspended", headers=jwt_auth).status_code == 204
     assert _mint(github_web, github_sim, world.installation.id).status_code == 201
+
+
+def test_malformed_bodies_and_credentials_get_github_shaped_errors(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)
+    path = f"/api/v3/app/installations/{world.installation.id}/access_tokens"
+    jwt_auth = {**bearer(github_sim.app_jwt(world.app)), "Content-Type": "application/json"}
+    broken = github_web.post(path, headers=jwt_auth, content=b"{not json")
+    assert broken.status_code == 400 and broken.json()["message"] == "Problems parsing JSON"
+    garbage = github_web.get(
+        "/api/v3/installation/repositories", headers={"Authorization": "Basic !!"}
+    )
+    assert garbage.status_code == 401 and garbage.json()["message"] == "Bad credentials"

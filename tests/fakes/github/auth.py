@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,7 +50,10 @@ def authenticate(state: SimState, authorization: str, client: str) -> Credential
     scheme, _, value = authorization.partition(" ")
     value = value.strip()
     if scheme.lower() == "basic":
-        value = base64.b64decode(value).decode(errors="replace").partition(":")[2]
+        try:
+            value = base64.b64decode(value, validate=True).decode().partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise AuthError(BAD_CREDENTIALS) from exc
     elif scheme.lower() not in ("bearer", "token"):
         raise AuthError(BAD_CREDENTIALS)
     if value.count(".") == 2:

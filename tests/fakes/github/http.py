@@ -49,6 +49,27 @@ def validation_failed(message: str, doc: str = "") -> Response:
     return gh_error(422, message, doc)
 
 
+class BadJSON(Exception):
+    """The request body is not a JSON object; GitHub answers 400."""
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise BadJSON from exc
+    if not isinstance(body, dict):
+        raise BadJSON
+    return body
+
+
+def problems_parsing_json() -> Response:
+    return gh_error(400, "Problems parsing JSON")
+
+
 def sim(request: Request) -> GitHubSimulator:
     """The GitHubSimulator serving this request."""
     simulator: GitHubSimulator = request.app.state.sim

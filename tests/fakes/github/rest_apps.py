@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,11 +12,14 @@ from starlette.routing import Route
 from .auth import Credential
 from .deliveries_rest import delivery_item_json, delivery_json
 from .http import (
+    BadJSON,
     gh_error,
     gh_json,
+    json_body,
     no_content,
     not_found,
     paginate,
+    problems_parsing_json,
     sim,
     state_of,
     validation_failed,
@@ -78,8 +80,10 @@ async def create_access_token(request: Request) -> Response:
         return not_found("/apps/apps#create-an-installation-access-token-for-an-app")
     if inst.suspended_at is not None:
         return gh_error(403, "This installation has been suspended", "/apps/apps")
-    raw = await request.body()
-    body: dict[str, Any] = json.loads(raw) if raw.strip() else {}
+    try:
+        body = await json_body(request)
+    except BadJSON:
+        return problems_parsing_json()
     state = state_of(request)
     available = {r.id: r for r in state.installation_repos(inst)}
     wanted: set[int] | None = None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,11 +12,14 @@ from .auth import Credential, permission
 from .deliveries_rest import delivery_item_json, delivery_json
 from .delivery import Deliverer
 from .http import (
+    BadJSON,
     gh_error,
     gh_json,
+    json_body,
     no_content,
     not_found,
     paginate,
+    problems_parsing_json,
     sim,
     state_of,
     validation_failed,
@@ -48,12 +48,6 @@ def _hook(request: Request, repo: Repository) -> Hook | None:
     return repo.hooks.get(int(request.path_params["hook_id"]))
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    body = json.loads(raw) if raw.strip() else {}
-    return body if isinstance(body, dict) else {}
-
-
 def _ping(request: Request, repo: Repository, hook: Hook) -> Delivery:
     cred: Credential = request.state.credential
     deliverer: Deliverer = sim(request).deliverer
@@ -78,7 +72,10 @@ async def create_hook(request: Request) -> Response:
     repo = _authorized(request, "write")
     if isinstance(repo, Response):
         return repo
-    body = await _json_body(request)
+    try:
+        body = await json_body(request)
+    except BadJSON:
+        return problems_parsing_json()
     config = body.get("config") or {}
     if not config.get("url"):
         return validation_failed("Validation Failed", f"{DOC}#create-a-repository-webhook")
@@ -112,7 +109,10 @@ async def update_hook(request: Request) -> Response:
     hook = _hook(request, repo)
     if hook is None:
         return not_found(DOC)
-    body = await _json_body(request)
+    try:
+        body = await json_body(request)
+    except BadJSON:
+        return problems_parsing_json()
     config = body.get("config") or {}
     hook.url = config.get("url", hook.url)
     hook.secret = config.get("secret", hook.secret)

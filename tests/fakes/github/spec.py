@@ -27,10 +27,11 @@ WEBHOOKS_PACKAGE = "@octokit/openapi-webhooks@12.1.0"
 API_PREFIX = "/api/v3"
 REST_URI = "urn:github:rest"
 WEBHOOKS_URI = "urn:github:webhooks"
-# GitHub answers these on any endpoint even where the description does not list them.
 # Served by GitHub but absent from the description; validated as the documented twin.
 UNDOCUMENTED_ALIASES = {r"^/repositories/\d+$": "/repos/{owner}/{repo}"}
-GENERIC_ERROR_STATUSES = frozenset({401, 403, 404, 429, 500, 502, 503, 504})
+# GitHub answers these on any endpoint (400: "Problems parsing JSON") even where the
+# description does not list them; they are checked as `basic-error`.
+GENERIC_ERROR_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
 
 
 @dataclass
