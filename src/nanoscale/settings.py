@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     proxy_listen_host: str = ""  # interface Caddy's NanoScale server binds; "" = all
     worker_enabled: bool = True
     # Deployments (docs/deployments.md). Releases get a fresh port from their own range.
-    release_port_start: int = Field(default=30000, ge=1024, le=65535)
-    release_port_end: int = Field(default=39999, ge=1024, le=65535)
+    release_port_start: int = Field(default=10000, ge=1024, le=65535)
+    release_port_end: int = Field(default=19999, ge=1024, le=65535)
     build_timeout_seconds: float = Field(default=1800, gt=0)
     fetch_timeout_seconds: float = Field(default=600, gt=0)
     health_check_timeout_seconds: float = Field(default=60, gt=0)

@@ -38,6 +38,7 @@ from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.deployments")
+MIN_MASKED_LENGTH = 8
 
 
 class LeaseLost(NanoScaleError):
@@ -135,7 +136,9 @@ class Runner:
         try:
             job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
             credentials = project_credentials(project, keyring=self.keyring)
-            writer.add_secrets([*secrets_of(credentials, project.repo_url), *job.env.values()])
+            # Env values are masked only when long enough to be secrets ("1" would mask every 1).
+            env_secrets = [v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH]
+            writer.add_secrets([*secrets_of(credentials, project.repo_url), *env_secrets])
             run_as = _project_account(project, paths)
             with session_scope(self.sessions) as session:
                 previous = current_release(session, project.id)

@@ -174,10 +174,10 @@ def cancel_deployment(session: Session, *, deployment: Deployment) -> Deployment
             .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
             .values(cancel_requested=True),
         )
-    session.refresh(deployment)
+    current = session.get_one(Deployment, deployment.id, populate_existing=True)
     if not done:
-        raise Conflict(f"the deployment is already {deployment.state}", code="deployment_finished")
-    return deployment
+        raise Conflict(f"the deployment is already {current.state}", code="deployment_finished")
+    return current
 
 
 def rollback(
