@@ -3,6 +3,7 @@ restoring routes after a Caddy restart, and coexistence with other Caddy servers
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,6 +63,24 @@ def test_each_project_is_served_under_its_own_host_name(
     assert body(caddy, "shop.localhost").startswith("200 shop ")
     assert "blog" not in body(caddy, "other.localhost")
     assert "shop" not in body(caddy, "other.localhost")
+
+
+def test_routes_applied_concurrently_are_all_installed(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    ports = {f"p{n}": start_app(f"p{n}") for n in range(4)}
+    threads = [
+        threading.Thread(
+            target=proxy.apply, args=(Route(name, (f"{name}.localhost",), port, None),)
+        )
+        for name, port in ports.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in ports:
+        assert body(caddy, f"{name}.localhost").startswith(f"200 {name} ")
 
 
 def test_custom_domains_reach_the_project_too(

@@ -14,6 +14,7 @@ from pathlib import Path
 from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.spawn import RESERVED_VARS
 from nanoscale.engine.runtime.systemd_unit import render_env_file, render_unit, unit_name
+from nanoscale.engine.runtime.users import give_tree_to, lookup
 from nanoscale.errors import PlatformError
 
 STATIC_REF = "static"
@@ -36,6 +37,9 @@ class SystemdRuntime:
         if spec.static_root is not None or spec.start_command is None:
             return _handle(spec, STATIC_REF)
         name = unit_name(spec)
+        account = lookup(spec.run_as) if spec.run_as else None
+        if account is not None:
+            give_tree_to(spec.workdir, account)  # the unit's User= must read its release
         env_file = self._write_env_file(name, spec)
         unit = render_unit(spec, user=spec.run_as, env_file=str(env_file))
         (self._unit_dir / name).write_text(unit)
