@@ -72,6 +72,27 @@ def create_project(page: Page, repo: Repo) -> None:
     page.get_by_role("button", name="Create and deploy").click()
 
 
+def look_around(page: Page) -> None:
+    """The overview and project list with data, in the light theme and on a phone."""
+    page.get_by_role("link", name="Projects", exact=True).click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator(".badge-live")).to_have_text("Live")
+    screenshot(page, "15-projects-list")
+    page.get_by_role("link", name="Overview", exact=True).first.click()
+    expect(page.locator("[data-count=live]")).to_have_text("1")
+    expect(page.locator("tbody tr")).to_have_count(3)
+    screenshot(page, "16-overview")
+    page.get_by_role("button", name="Light theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    screenshot(page, "17-overview-light")
+    page.reload()  # the choice is remembered
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    page.get_by_role("button", name="Dark theme").click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "18-overview-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+
 def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     page: Page, app_repo: Repo
 ) -> None:
@@ -113,6 +134,9 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     page.get_by_role("link", name="Deployments", exact=True).click()
     expect(page.locator("[data-deployment-row]").first).to_contain_text("rollback")
 
+    look_around(page)
+    page.get_by_role("link", name="Projects", exact=True).click()
+    page.get_by_role("link", name="dash-story").click()
     page.get_by_role("link", name="Logs", exact=True).click()
     expect(page.locator("pre.log")).not_to_be_empty()
     screenshot(page, "09-project-logs")

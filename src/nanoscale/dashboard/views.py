@@ -24,10 +24,15 @@ class DeploymentRow:
     created_at: datetime
     finished_at: datetime | None
     error_message: str | None
+    retired: bool  # went live, and a later release has since replaced it
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def shown_state(self) -> str:
+        return "replaced" if self.retired else self.state
 
 
 def deployment_row(deployment: Deployment, project_name: str = "") -> DeploymentRow:
@@ -44,6 +49,7 @@ def deployment_row(deployment: Deployment, project_name: str = "") -> Deployment
         created_at=deployment.queued_at,
         finished_at=deployment.finished_at,
         error_message=deployment.error_message,
+        retired=deployment.state == "live" and deployment.release_stopped_at is not None,
     )
 
 
@@ -68,6 +74,8 @@ def deployment_steps(deployment: Deployment) -> list[Step]:
     ends = [*marks[1:], deployment.finished_at]
     begun = [i for i, mark in enumerate(marks) if mark is not None]
     last = begun[-1] if begun else -1
+    if last >= 0 and ends[last] is None:
+        ends[last] = deployment.finished_at  # the deployment ended during this step
     steps = []
     for i, (name, _attr) in enumerate(_STEPS):
         state = _step_state(deployment.state, i, last, ends[i] is not None)
