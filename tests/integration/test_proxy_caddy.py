@@ -12,6 +12,7 @@ import pytest
 
 from nanoscale.engine.proxy import Route, make_proxy
 from nanoscale.engine.proxy.caddy import CaddyProxy
+from nanoscale.engine.proxy.caddy_config import route_id
 from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.errors import ConfigError, PlatformError
@@ -131,6 +132,19 @@ def test_caddy_restart_loses_no_routes_after_ensure_config(
     assert proxy.ensure_config() is True
     assert body(caddy, "blog.localhost").startswith("200 blog ")
     assert caddy.get("site.localhost").text == "static"
+
+
+def test_ensure_config_repairs_a_route_changed_behind_its_back(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+) -> None:
+    proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
+    proxy.apply(Route("shop", ("shop.localhost",), start_app("shop"), None))
+    httpx.delete(f"{caddy.admin_url}/id/{route_id('blog')}", timeout=5).raise_for_status()
+    assert "blog" not in body(caddy, "blog.localhost")
+    assert proxy.ensure_config() is True
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+    assert body(caddy, "shop.localhost").startswith("200 shop ")
+    assert proxy.ensure_config() is False
 
 
 def test_restore_rebuilds_exactly_the_given_routes(

@@ -90,9 +90,11 @@ class CaddyProxy:
             self._install_server()
 
     def ensure_config(self) -> bool:
-        """Re-install NanoScale's server if Caddy lost it (e.g. restarted). True if it did."""
+        """Re-install NanoScale's server if Caddy lost it (e.g. restarted) or its routes no
+        longer match what NanoScale applied (edited behind its back). True if it did.
+        Only reads when everything matches: no config load, so no connection is disturbed."""
         with self._lock:
-            if self._server_present():
+            if self._routes_match():
                 return False
             self._install_server()
             return True
@@ -141,6 +143,15 @@ class CaddyProxy:
             return False
         self._check(response)
         return True
+
+    def _routes_match(self) -> bool:
+        response = self._request("GET", f"/id/{SERVER_ID}/routes")
+        if response.status_code in {400, 404}:
+            return False
+        self._check(response)
+        actual = {r.get("@id"): r for r in response.json() or [] if isinstance(r, dict)}
+        expected = {route_id(p): build_route(r, self._listen) for p, r in self._routes.items()}
+        return actual == expected
 
     def _install_server(self) -> None:
         routes = list(self._routes.values())
