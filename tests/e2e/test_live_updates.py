@@ -71,6 +71,7 @@ def test_build_log_streams_into_the_page_while_the_deployment_runs(
     expect(log).to_contain_text("build-finished")
     expect(log).to_contain_text("is live")
     expect(log).to_have_attribute("data-log-state", "done")
+    expect(page.locator("[data-log-status]")).to_have_text("live")
 
 
 def test_cancel_stops_a_running_build(page: Page, git_server: GitServer, flag_dir: Path) -> None:

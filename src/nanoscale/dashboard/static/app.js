@@ -62,13 +62,15 @@
     }
     // Each `log` event carries one chunk of text, newlines included.
     source.addEventListener("log", function (event) { append(event.data); });
-    function finish() {
+    function finish(event) {
       source.close();
       pre.setAttribute("data-log-state", "done");
+      var status = document.querySelector("[data-log-status]");
+      if (status && event && event.data) status.textContent = event.data;  // the final state
     }
     source.addEventListener("end", finish);
     // The browser reconnects by itself (resuming at Last-Event-ID); stop only if it gave up.
-    source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(); };
+    source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(null); };
   }
 
   document.addEventListener("DOMContentLoaded", function () {
