@@ -24,8 +24,10 @@ from nanoscale.engine.runtime import procfs, spawn
 from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.users import Account, check_reachable, give_tree_to, lookup
 from nanoscale.errors import PlatformError
+from nanoscale.logs import get_logger
 
 STATIC_REF = "static"
+log = get_logger("nanoscale.runtime")
 POLL_SECONDS = 0.1
 
 
@@ -158,7 +160,12 @@ class ProcessRuntime:
         while not self._closed.wait(POLL_SECONDS):
             with self._lock:
                 for release in list(self._releases.values()):
-                    self._check(release)
+                    try:
+                        self._check(release)
+                    except Exception:  # one broken release must not end supervision
+                        log.exception(
+                            "runtime.supervise_failed", deployment_id=release.spec.deployment_id
+                        )
 
     def _check(self, release: _Release) -> None:
         now = time.monotonic()
@@ -173,6 +180,12 @@ class ProcessRuntime:
             release.backoff = self._backoff_initial
         spawn.terminate(release.pid, release.spec.deployment_id, 2.0)  # orphans hold the port
         release.restart_at = now + release.backoff
+        log.warning(
+            "runtime.release_exited",
+            deployment_id=release.spec.deployment_id,
+            exit_code=code,
+            restart_in=release.backoff,
+        )
         exit_text = "" if code is None else f" with code {code}"
         spawn.append_log(
             release.spec.log_path, f"app exited{exit_text}; restarting in {release.backoff:g}s"
