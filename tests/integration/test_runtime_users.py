@@ -68,6 +68,9 @@ def test_release_runs_as_the_project_user(project_name: str, open_dir: Path) -> 
     user = ensure_project_user(project_name)
     assert user is not None
     spec = app_spec(open_dir, run_as=user, env={"SECRET": "x"})
+    private = open_dir / "root-only.txt"
+    private.write_text("root only")
+    private.chmod(0o600)
     runtime = ProcessRuntime(open_dir / "state")
     try:
         handle = runtime.start(spec)
@@ -77,6 +80,8 @@ def test_release_runs_as_the_project_user(project_name: str, open_dir: Path) -> 
         assert set(uid_line.split()[1:]) == {str(pwd.getpwnam(user).pw_uid)}
         assert spec.workdir.stat().st_uid == pwd.getpwnam(user).pw_uid
         assert httpx.get(f"http://127.0.0.1:{spec.port}/env/SECRET", timeout=5).text == "x"
+        denied = httpx.get(f"http://127.0.0.1:{spec.port}/read?{private}", timeout=5)
+        assert denied.status_code == 403
     finally:
         runtime.stop_all(grace_seconds=2)
         runtime.close()

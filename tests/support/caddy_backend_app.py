@@ -5,6 +5,7 @@ Copied into a release's workdir and started with `python3 app.py`. Endpoints:
   /env/<NAME>  the value of an environment variable (404 if unset)
   /spawn       start a grandchild `sleep` (`?setsid=1`: in its own session); returns its pid
   /crash       exit with code 3 at once
+  /read?<path> the content of a file, or 403 if the app may not read it
 With IGNORE_SIGTERM=1 the app ignores SIGTERM (to prove the SIGKILL escalation).
 """
 
@@ -30,6 +31,12 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/spawn":
             child = subprocess.Popen(["sleep", "300"], start_new_session="setsid=1" in query)
             body = str(child.pid)
+        elif path == "/read":
+            try:
+                with open(query) as handle:
+                    body = handle.read()
+            except PermissionError:
+                status, body = 403, "forbidden"
         elif path == "/crash":
             os._exit(3)
         else:
