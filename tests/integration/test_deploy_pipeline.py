@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import httpx
+import pytest
 
+from nanoscale.engine import fetch
 from tests.support.deploy import APPS, PYTHON_APP, STATIC_APP, DeployHarness
 
 
@@ -127,3 +129,39 @@ def _answers(port: int | None) -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+def test_secret_env_value_printed_by_a_build_is_masked_in_log_and_error(
+    deploy: DeployHarness,
+) -> None:
+    repo, sha = deploy.repo("web")
+    secret = "tok-very-secret-123"
+    project = deploy.project(
+        repo,
+        env={"API_TOKEN": secret, "DEBUG": "1"},
+        build_command='echo "token=$API_TOKEN"; exit 1',
+    )
+    deployment_id = deploy.request(project, sha)
+    deploy.run_until_idle()
+
+    failed = deploy.deployment(deployment_id)
+    assert failed.state == "failed"
+    assert "token=***" in deploy.log(deployment_id)
+    assert secret not in deploy.log(deployment_id)
+    assert secret not in (failed.error_message or "")
+
+
+def test_object_store_keeps_only_recent_deployed_commits(
+    deploy: DeployHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "KEEP_REFS", 3)
+    repo, _ = deploy.repo("web")
+    project = deploy.project(repo)
+    store = deploy.ctx.settings.data_dir.resolve() / "projects" / project.id / "store.git"
+    for i in range(5):
+        deploy.request(project, repo.commit({"version.txt": f"v{i}\n"}))
+        deploy.run_until_idle()
+
+    kept = {ref.name for ref in (store / "refs" / "nanoscale").iterdir()}
+    assert len(kept) == 3
+    assert repo.head() in kept

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import FINAL_STATES, Deployment, DeploymentLogChunk
 from nanoscale.engine.git import scrub
+from nanoscale.errors import NanoScaleError
 
 FLUSH_SECONDS = 0.25
 BUFFER_BYTES = 16_384
@@ -35,6 +36,12 @@ class LogWriter:
 
     def add_secrets(self, secrets: Sequence[str]) -> None:
         self._secrets.extend(s for s in secrets if s)
+
+    def scrub_error(self, exc: Exception) -> Exception:
+        """The same masking for an error message (it may quote the log tail)."""
+        if isinstance(exc, NanoScaleError):
+            exc.message = scrub(exc.message, self._secrets)
+        return exc
 
     def write(self, text: str) -> None:
         with self._lock:

@@ -156,17 +156,26 @@ class Runner:
                 observer=observer,
             )
         except Exception as exc:  # every failure is recorded; nothing escapes the worker
-            self._fail(deployment.id, observer, exc, paths)
+            self._fail(deployment.id, observer, writer.scrub_error(exc), paths)
             return
         self._go_live(deployment.id, handle)
         if previous is not None and previous.id != deployment.id:
+            self._retire(previous, paths)
+
+    def _retire(self, previous: Deployment, paths: ProjectPaths) -> None:
+        """Drain and stop the release traffic just left; a failure here only leaves a stray
+        process behind (logged), never the new release unserved."""
+        try:
             self.pipeline.retire(handle_of(previous), paths)
-            with session_scope(self.sessions) as session:
-                session.execute(
-                    update(Deployment)
-                    .where(Deployment.id == previous.id)
-                    .values(release_stopped_at=utcnow())
-                )
+        except Exception:
+            log.exception("deploy.retire_failed", deployment_id=previous.id)
+            return
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == previous.id)
+                .values(release_stopped_at=utcnow())
+            )
 
     def _go_live(self, deployment_id: str, handle: ReleaseHandle) -> None:
         now = utcnow()

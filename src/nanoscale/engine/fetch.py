@@ -20,6 +20,7 @@ from nanoscale.engine.git import SHA_RE, git_env, run_git, secrets_of
 from nanoscale.errors import InvalidInput, UserCodeError
 
 MAX_SUBMODULE_DEPTH = 3
+KEEP_REFS = 20  # commits kept reachable in a store (rollbacks refetch older ones if needed)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def _fetch_into(
             secrets=secrets,
         )
         _checkout(store, sha, dest, env, Path(home))
+        _prune_refs(store, env)
         if depth < MAX_SUBMODULE_DEPTH:
             for path, sub_url, sub_sha in _submodules(store, sha, url, env):
                 ctx.log(f"submodule {path}: {sub_sha}\n")
@@ -105,6 +107,23 @@ def _checkout(store: Path, sha: str, dest: Path, env: dict[str, str], home: Path
         env=env,
         extra_env={"GIT_INDEX_FILE": str(home / "index")},
     )
+
+
+def _prune_refs(store: Path, env: dict[str, str]) -> None:
+    """Drop all but the newest KEEP_REFS deployed commits so git's auto-gc can reclaim them."""
+    refs = run_git(
+        [
+            "--git-dir",
+            str(store),
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--format=%(refname)",
+            "refs/nanoscale/",
+        ],
+        env=env,
+    ).split()
+    for ref in refs[KEEP_REFS:]:
+        run_git(["--git-dir", str(store), "update-ref", "-d", ref], env=env)
 
 
 def _submodules(

@@ -37,7 +37,6 @@ def git_env(
         ("http.lowSpeedLimit", str(LOW_SPEED_BYTES)),
         ("http.lowSpeedTime", str(LOW_SPEED_SECONDS)),
         ("protocol.version", "2"),
-        ("gc.auto", "0"),
         ("advice.detachedHead", "false"),
     ]
     creds = credentials.credentials_for(url) if (credentials and url) else None
