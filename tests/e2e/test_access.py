@@ -95,11 +95,7 @@ def test_second_user_does_not_see_the_first_users_projects(page: Page, app_repo:
     expect(page).to_have_url(re.compile(r"/projects/[0-9a-f]+$"))
     project_url = page.url
 
-    page.goto("/settings")
-    page.get_by_label("Username").fill(MEMBER[0])
-    page.get_by_label("Initial password").fill(MEMBER[1])
-    page.get_by_role("button", name="Add user").click()
-    expect(page.locator(f"[data-user-row={MEMBER[0]}]")).to_be_visible()
+    add_user(page, *MEMBER)
     screenshot(page, "13-settings-users")
     page.get_by_role("button", name="Log out").click()
 
@@ -128,3 +124,43 @@ def test_form_posts_without_the_csrf_token_are_refused(page: Page, attacker_site
     page.goto("/projects")
     expect(page.get_by_text("pwned")).to_have_count(0)
     expect(page.get_by_text("nocsrf")).to_have_count(0)
+
+
+def add_user(page: Page, username: str, password: str) -> None:
+    page.goto("/settings")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Initial password").fill(password)
+    page.get_by_role("button", name="Add user").click()
+    expect(page.locator(f"[data-user-row={username}]")).to_be_visible()
+
+
+def test_removed_user_can_no_longer_log_in(page: Page) -> None:
+    log_in(page, *ADMIN)
+    add_user(page, "bob", "bob password 111")
+    page.get_by_role("button", name="Remove bob").click()
+    expect(page.get_by_role("status")).to_have_text("User removed.")
+    expect(page.locator("[data-user-row=bob]")).to_have_count(0)
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill("bob password 111")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("wrong username or password")
+
+
+def test_changed_password_replaces_the_old_one(page: Page) -> None:
+    log_in(page, *ADMIN)
+    add_user(page, "carol", "carol password 1")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "carol", "carol password 1")
+    page.goto("/settings")
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_label("New password").fill("carol password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#e-current_password")).to_contain_text("current password is wrong")
+    page.get_by_label("Current password").fill("carol password 1")
+    page.get_by_label("New password").fill("carol password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("password was changed")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "carol", "carol password 2")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()

@@ -49,6 +49,17 @@
     });
   }
 
+  // Shows the fields of the chosen source (Manual URL now; GitHub Repository later).
+  function setupSourceSelect(select) {
+    function sync() {
+      select.form.querySelectorAll("[data-source-panel]").forEach(function (panel) {
+        panel.hidden = panel.getAttribute("data-source-panel") !== select.value;
+      });
+    }
+    select.addEventListener("change", sync);
+    sync();
+  }
+
   // Follows a deployment's log over SSE; the server ends the stream when the deployment is done.
   function streamLog(pre) {
     var src = pre.getAttribute("data-log-src");
@@ -77,6 +88,7 @@
     document.querySelectorAll("[data-theme-toggle]").forEach(setupThemeToggle);
     document.querySelectorAll("select[data-presets]").forEach(setupPresets);
     document.querySelectorAll("[data-env-editor]").forEach(setupEnvEditor);
+    document.querySelectorAll("select[data-source-select]").forEach(setupSourceSelect);
     document.querySelectorAll("pre[data-log-src]").forEach(streamLog);
   });
 })();
