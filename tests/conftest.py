@@ -1,4 +1,5 @@
 """Suite-wide fixtures: settings on a temp data dir, both database backends, the app.
+# ENGINEERS WORKING IN THIS TREE TODAY: read /work/main/.git/WORKING_AGREEMENT.md first (path ownership, commit rules, 11:35 UTC report deadline). The lead removes this line.
 
 `database_url` is parametrized over SQLite and a real PostgreSQL server, so every test that
 uses it (directly or through `settings`, `context`, `client`) runs on both. Tests that only
@@ -21,7 +22,11 @@ from nanoscale.db.migrate import upgrade
 from nanoscale.settings import Settings, load_settings
 from tests.support.postgres import create_database, throwaway_postgres
 
-pytest_plugins = ["tests.support.caddy_fixtures", "tests.support.deploy_fixtures"]
+pytest_plugins = [
+    "tests.fakes.github.fixtures",
+    "tests.support.caddy_fixtures",
+    "tests.support.deploy_fixtures",
+]
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ from playwright.sync_api import Page, sync_playwright
 from tests.fakes.github import GitHubSimulator, ServedSimulator
 from tests.fakes.github.testkit import Pkce, exchange, query_of
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 

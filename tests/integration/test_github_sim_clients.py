@@ -23,8 +23,6 @@ from tests.fakes.github import (
 from tests.fakes.github.receiver import WebhookReceiver
 from tests.fakes.github.testkit import bearer, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 @pytest.fixture
 def anyio_backend() -> str:

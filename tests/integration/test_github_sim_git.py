@@ -13,8 +13,6 @@ from tests.fakes.github.gitstore import ZERO_SHA
 from tests.fakes.github.receiver import WebhookReceiver
 from tests.fakes.github.testkit import bearer, git, git_env, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _pushes(receiver: WebhookReceiver) -> list[dict[str, object]]:
     return [json.loads(r.body) for r in receiver.events("push", "/app")]

@@ -12,8 +12,6 @@ from tests.fakes.github import GitHubSimulator, sign
 from tests.fakes.github.receiver import WebhookReceiver
 from tests.fakes.github.testkit import World, bearer, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _hook(
     web: httpx.Client, auth: dict[str, str], url: str, secret: str = "s3cret", **extra: object

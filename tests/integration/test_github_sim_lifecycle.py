@@ -11,8 +11,6 @@ from tests.fakes.github import GitHubSimulator, SimError
 from tests.fakes.github.receiver import WebhookReceiver
 from tests.fakes.github.testkit import World, bearer, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _world(sim: GitHubSimulator, receiver: WebhookReceiver) -> World:
     return small_world(sim, webhook_url=f"{receiver.url}/app")

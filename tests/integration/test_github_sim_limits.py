@@ -10,8 +10,6 @@ import pytest
 from tests.fakes.github import GitHubSimulator
 from tests.fakes.github.testkit import bearer, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _installation_auth(sim: GitHubSimulator) -> dict[str, str]:
     world = small_world(sim)

@@ -16,8 +16,6 @@ from tests.fakes.github.testkit import (
     small_world,
 )
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _login(sim: GitHubSimulator, web: httpx.Client) -> tuple[dict[str, str], Pkce, str]:
     world = small_world(sim)

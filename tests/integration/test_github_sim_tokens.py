@@ -12,8 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.fakes.github import GitHubSimulator
 from tests.fakes.github.testkit import bearer, small_world
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 
 def _mint(
     web: httpx.Client, sim: GitHubSimulator, inst_id: int, token: str | None = None, **body: object

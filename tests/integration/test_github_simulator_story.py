@@ -14,8 +14,6 @@ from tests.fakes.github import GitHubSimulator, ServedSimulator, SpecRecorder
 from tests.fakes.github.receiver import Received, WebhookReceiver
 from tests.fakes.github.testkit import Pkce, consent, exchange, form_fields, git, git_env, query_of
 
-pytest_plugins = ["tests.fakes.github.fixtures"]
-
 CALLBACK = "http://127.0.0.1:9/github/callback"
 SETUP = "http://127.0.0.1:9/github/setup"
 EXPIRES_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
