@@ -102,3 +102,24 @@ def _record(deploy: DeployHarness, deployment_id: str, into: list[int]) -> list[
     if pgid is not None:
         into.append(pgid)
     return into
+
+
+def test_orchestrator_shutdown_mid_build_fails_the_deployment_and_frees_the_project(
+    deploy: DeployHarness,
+) -> None:
+    repo, sha = deploy.repo("web")
+    project = deploy.project(repo, build_command="sleep 60 & sleep 60")
+    deploy.worker.start()
+    deployment_id = deploy.request(project, sha)
+    _wait_for(lambda: deploy.deployment(deployment_id).build_pgid is not None)
+    pgid = deploy.deployment(deployment_id).build_pgid
+    assert pgid is not None
+
+    deploy.worker.stop()
+
+    stopped = deploy.deployment(deployment_id)
+    assert (stopped.state, stopped.error_code) == ("failed", "orchestrator_stopped")
+    assert stopped.error_responsibility == "platform"
+    assert procfs.group_pids(pgid) == []
+    with session_scope(deploy.ctx.sessions) as session:
+        assert lease.current(session, project.id) is None

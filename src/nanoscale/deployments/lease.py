@@ -23,6 +23,10 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def is_local(holder: str) -> bool:
+    return holder.partition(":")[0] == socket.gethostname()
+
+
 def holder_is_dead_local(holder: str) -> bool:
     """True when the holder ran on this host in a process that no longer exists."""
     host, _, rest = holder.partition(":")

@@ -143,7 +143,9 @@ class Worker:
             )
             stale = [d for d in running if self._orphaned(session, d)]
             for deployment in stale:
-                self._clean_up_orphan(deployment)
+                held = lease.current(session, deployment.project_id)
+                if held is None or lease.is_local(held.holder):  # its processes are ours to end
+                    self._clean_up_orphan(deployment)
                 session.execute(
                     update(Deployment)
                     .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
