@@ -110,7 +110,8 @@ def update_project(
 def delete_project(
     session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
 ) -> None:
-    """Delete the project row. (The deploy engine adds stopping releases and routes here.)"""
+    """Delete the project's row (its releases, route and files are torn down first by
+    `nanoscale.deployments.actions.teardown_project`)."""
     project = get_project(session, user=user, project_id=project_id)
     session.delete(project)
     _flush(session)
@@ -129,8 +130,9 @@ def _current(project: Project) -> dict[str, Any]:
 def _check_unique(
     session: Session, *, name: str, domain: str | None, exclude_id: str | None
 ) -> None:
-    others = select(Project.id).where(Project.id != exclude_id) if exclude_id else None
-    query = others if others is not None else select(Project.id)
+    query = select(Project.id)
+    if exclude_id:
+        query = query.where(Project.id != exclude_id)
     if session.scalar(query.where(Project.name == name)):
         raise Conflict(f"a project named {name!r} exists", code="name_taken", field="name")
     if domain and session.scalar(query.where(Project.domain == domain)):
