@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +138,26 @@ def test_doctor_reports_a_key_file_readable_by_others(
     result = run_cli("doctor")
     assert result.exit_code == 1
     assert f"fix: chmod 600 {key_file}" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="per-project users are only used as root")
+def test_doctor_reports_missing_tools_for_per_project_users(
+    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # setpriv (and git) no longer found
+    result = run_cli("doctor")
+    assert result.exit_code == 1
+    assert "FAIL  runtime: running as root but setpriv" in result.output
+    assert "FAIL  git" in result.output
+
+
+@pytest.mark.skipif(Path("/run/systemd/system").is_dir(), reason="this host runs systemd")
+def test_doctor_reports_the_systemd_runtime_without_systemd(
+    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NANOSCALE_RUNTIME", "systemd")
+    result = run_cli("doctor")
+    assert result.exit_code == 1
+    assert "fix: set NANOSCALE_RUNTIME=process" in result.output

@@ -139,12 +139,19 @@ def check_runtime(settings: Settings) -> Finding:
         if os.geteuid() != 0:
             return _problem("runtime", "the systemd runtime needs root", "run NanoScale as root")
         return _ok("runtime", "systemd")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return _problem(
-            "runtime", "running as root but `runuser` is missing (apps run as their own users)",
-            "apt-get install util-linux",
-        )  # fmt: skip
+    if os.geteuid() == 0:  # apps then run as per-project system users
+        missing = [tool for tool in ("setpriv", "useradd", "userdel") if not _which_admin(tool)]
+        if missing:
+            return _problem(
+                "runtime", f"running as root but {', '.join(missing)} missing "
+                "(apps run as their own system users)",
+                "apt-get install util-linux passwd",
+            )  # fmt: skip
     return _ok("runtime", "process")
+
+
+def _which_admin(tool: str) -> bool:
+    return shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is not None
 
 
 CHECKS: tuple[Callable[[Settings], Finding], ...] = (
