@@ -3,6 +3,7 @@ cancel, rollback and delete, against a real git server and real app processes.""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ class Api:
         return response.json()
 
     def create(self, name: str, repo_url: str, **fields: Any) -> dict[str, Any]:
+        name = f"{name}-{secrets.token_hex(3)}"  # project users are named after projects
         body = {"name": name, "repo_url": repo_url, "start_command": "node server.js", **fields}
         created: dict[str, Any] = self.post("/api/projects", body, status=201)
         self.deploy.project_names.append(name)
@@ -200,7 +202,7 @@ def test_delete_stops_releases_and_removes_files_and_user(api: Api) -> None:
 
     assert procfs.marked_pids(live["id"]) == []
     assert not project_dir.exists()
-    assert lookup(project_user_name("shop")) is None
+    assert lookup(project_user_name(project["name"])) is None
     assert api.client.get(f"/api/deployments/{live['id']}", headers=api.headers).status_code == 404
 
 

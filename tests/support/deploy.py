@@ -6,6 +6,8 @@ entry point, and runs the worker deterministically with `run_until_idle()`.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from nanoscale.deployments.service import request_deployment
 from nanoscale.deployments.status import project_status, project_url
 from nanoscale.deployments.worker import Worker
 from nanoscale.engine.runtime.users import remove_project_user
+from nanoscale.errors import PlatformError
 from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import write_env_vars, write_git_password
 from nanoscale.settings import Settings
@@ -88,7 +91,9 @@ class DeployHarness:
         return repo, sha
 
     def project(self, repo: Repo, *, env: dict[str, str] | None = None, **fields: Any) -> Project:
-        name = fields.pop("name", repo.name)
+        # Unique by default: project users are named after projects, and suites may run in
+        # parallel on one host.
+        name = fields.pop("name", f"{repo.name}-{secrets.token_hex(3)}")
         with session_scope(self.ctx.sessions) as session:
             project = Project(
                 owner_id=self.owner_id,
@@ -159,7 +164,8 @@ class DeployHarness:
             stop_all(grace_seconds=2)
         self.worker.backends.close()
         for name in self.project_names:
-            remove_project_user(name)
+            with contextlib.suppress(PlatformError):  # busy: a parallel test's same-named user
+                remove_project_user(name)
 
 
 @contextmanager

@@ -28,9 +28,12 @@ from nanoscale.deployments.releases import handle_of, project_paths
 from nanoscale.deployments.sql import changed
 from nanoscale.engine.build import kill_group
 from nanoscale.engine.runtime.users import remove_project_user
+from nanoscale.errors import PlatformError
+from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 from nanoscale.projects.service import get_project
 
+log = get_logger("nanoscale.deployments")
 CANCEL_WAIT_SECONDS = 20.0
 
 
@@ -38,6 +41,7 @@ def deploy_new_project(
     session: Session, *, ctx: AppContext, project: Project, user: User
 ) -> Deployment:
     """The first deployment of a freshly created project (branch head, trigger `create`)."""
+    _end_transaction_before_network(session)
     return service.request_deployment(
         session,
         project=project,
@@ -53,6 +57,8 @@ def redeploy(
 ) -> Deployment:
     """A manual redeploy: of `commit_sha`, or of the branch head resolved now."""
     project = get_project(session, user=user, project_id=project_id)
+    if commit_sha is None:
+        _end_transaction_before_network(session)
     return service.request_deployment(
         session,
         project=project,
@@ -61,6 +67,12 @@ def redeploy(
         correlation={"user_id": user.id},
         credentials=project_credentials(project, keyring=ctx.keyring),
     )
+
+
+def _end_transaction_before_network(session: Session) -> None:
+    """Commit before `git ls-remote`: on SQLite an open transaction holds the database's write
+    lock, which the worker's heartbeats need while the remote answers."""
+    session.commit()
 
 
 def rollback(session: Session, *, user: User, project_id: str, deployment_id: str) -> Deployment:
@@ -121,7 +133,10 @@ def teardown_project(session: Session, *, ctx: AppContext, user: User, project_i
                 deployment.release_stopped_at = utcnow()
     backends.proxy.remove(project.id)
     shutil.rmtree(project_paths(ctx.settings, project.id).root, ignore_errors=True)
-    remove_project_user(name)
+    try:
+        remove_project_user(name)
+    except PlatformError as exc:  # the deletion goes on; the operator can remove the user later
+        log.warning("deploy.project_user_not_removed", project=name, error=exc.message)
 
 
 def _wait_for_running(ctx: AppContext, project_id: str) -> None:
