@@ -173,7 +173,7 @@ class Pipeline:
         observer.step("building")
         self._build(job, workdir, paths, run_as, observer.control)
         observer.step("starting")
-        handle = self._start(job, workdir, paths, run_as, port)
+        handle = self._start(job, paths, run_as, port)
         observer.release_started(handle)
         try:
             if handle.ref != STATIC_REF:
@@ -191,10 +191,9 @@ class Pipeline:
         log(f"release {job.commit_sha[:12]} is live\n")
         return handle
 
-    def retire(self, handle: ReleaseHandle, paths: ProjectPaths, *, drain: bool = True) -> None:
-        """Stop an old release after the switch (after in-flight requests drained) and delete it."""
-        if drain and handle.ref != STATIC_REF and self.limits.drain_seconds > 0:
-            time.sleep(self.limits.drain_seconds)
+    def retire(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
+        """After the switch: let in-flight requests drain, then stop and delete the release."""
+        time.sleep(self.limits.drain_seconds)
         self.discard(handle, paths)
 
     def discard(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
@@ -236,7 +235,7 @@ class Pipeline:
         run_build(spec, control)
 
     def _start(
-        self, job: ReleaseJob, workdir: Path, paths: ProjectPaths, run_as: Account | None, port: int
+        self, job: ReleaseJob, paths: ProjectPaths, run_as: Account | None, port: int
     ) -> ReleaseHandle:
         spec = spec_for(job, paths, port=port, run_as=run_as.name if run_as else None)
         if spec.static_root is not None:
