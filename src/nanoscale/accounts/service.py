@@ -16,9 +16,10 @@ from nanoscale.accounts import audit, sessions, throttle, users
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, needs_rehash, verify_password
 from nanoscale.accounts.sessions import NewSession, SessionInfo
-from nanoscale.errors import Conflict, RateLimited, Unauthenticated
+from nanoscale.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
+from nanoscale.strings import has_control_characters
 
 log = get_logger("nanoscale.accounts.service")
 
@@ -79,6 +80,8 @@ def login(
     bad credentials, with the same message whether or not the username exists.
     """
     name = username.strip().lower()[:64]
+    if has_control_characters(name):  # never in a username, and NUL breaks PostgreSQL
+        raise InvalidInput("usernames cannot contain control characters", field="username")
     try:
         throttle.check(session, settings=settings, ip=ip, username=name)
     except RateLimited as exc:

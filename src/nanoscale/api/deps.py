@@ -19,9 +19,10 @@ from nanoscale.accounts.models import User
 from nanoscale.accounts.service import LoginResult
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
 from nanoscale.context import AppContext
-from nanoscale.errors import Forbidden, Unauthenticated
+from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
+from nanoscale.strings import has_control_characters
 
 log = get_logger("nanoscale.api.auth")
 
@@ -51,6 +52,14 @@ def get_db(request: Request) -> Iterator[Session]:
 # sees success for a change that then fails to commit.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Context = Annotated[AppContext, Depends(get_context)]
+
+
+def reject_control_characters(request: Request) -> None:
+    """Ids in paths never hold control characters, and PostgreSQL cannot even compare a
+    string with NUL in it: answer 404 before any query sees one."""
+    for value in request.path_params.values():
+        if isinstance(value, str) and has_control_characters(value):
+            raise NotFound("no such object")
 
 
 def client_ip(request: Request) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from nanoscale.api import auth, deployments, health, projects, tokens, users
+from nanoscale.api.deps import reject_control_characters
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
 router.include_router(health.router)
 router.include_router(auth.router)
 router.include_router(users.router)

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from nanoscale.settings import Settings
+from nanoscale.strings import has_control_characters
 
 _DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -16,10 +17,6 @@ _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GIT_FORBIDDEN = set(" ~^:?*[\\")
 _SHELL_META = set(";&|$`'\"<>(){}!")
 RESERVED_ENV_KEYS = frozenset({"PORT"})  # set by the platform for every release
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 def project_name(value: str) -> str:
@@ -47,7 +44,7 @@ def branch_problem(name: str) -> str | None:  # noqa: PLR0911 - one rule per ret
         return "must not start with '-'"
     if name in {"@", "HEAD"}:
         return f"{name!r} is reserved"
-    if _has_control(name):
+    if has_control_characters(name):
         return "control characters are not allowed"
     bad = sorted((_GIT_FORBIDDEN | _SHELL_META) & set(name))
     if bad:
@@ -68,7 +65,7 @@ def branch_problem(name: str) -> str | None:  # noqa: PLR0911 - one rule per ret
 
 def repo_url(value: str, *, settings: Settings) -> str:
     url = value.strip()
-    if len(url) > 2048 or _has_control(url) or " " in url:
+    if len(url) > 2048 or has_control_characters(url) or " " in url:
         raise ValueError("not a valid URL")
     parts = urlsplit(url)
     if parts.query or parts.fragment or parts.path.strip("/") == "":
@@ -84,7 +81,7 @@ def repo_url(value: str, *, settings: Settings) -> str:
 
 def relative_path(value: str) -> str:
     """A directory inside the repository: relative, no '..', normalized ('' = the root)."""
-    if len(value) > 1024 or _has_control(value) or "\\" in value:
+    if len(value) > 1024 or has_control_characters(value) or "\\" in value:
         raise ValueError("not a valid relative path")
     if value.startswith("/"):
         raise ValueError("must be relative to the repository root (no leading '/')")
@@ -97,13 +94,18 @@ def relative_path(value: str) -> str:
 def command(value: str) -> str:
     if len(value) > 4096:
         raise ValueError("commands are at most 4096 characters")
-    if any((ord(c) < 0x20 and c not in "\t\n") or ord(c) == 0x7F for c in value):
+    if has_control_characters(value, allow="\t\n"):
         raise ValueError("control characters are not allowed")
     return value.strip()
 
 
 def health_check_path(value: str) -> str:
-    if not value.startswith("/") or len(value) > 1024 or _has_control(value) or " " in value:
+    if (
+        not value.startswith("/")
+        or len(value) > 1024
+        or has_control_characters(value)
+        or " " in value
+    ):
         raise ValueError("must be a URL path starting with '/'")
     return value
 
@@ -149,6 +151,6 @@ def domain(value: str, *, settings: Settings) -> str:
 
 
 def git_credential_part(value: str, *, max_len: int) -> str:
-    if not value or len(value) > max_len or _has_control(value):
+    if not value or len(value) > max_len or has_control_characters(value):
         raise ValueError(f"1-{max_len} characters without control characters")
     return value
