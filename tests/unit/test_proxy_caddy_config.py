@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nanoscale.engine.proxy import Route, project_hosts
+from nanoscale.engine.proxy.caddy import CaddyProxy
 from nanoscale.engine.proxy.caddy_config import (
     SERVER_ID,
     Listen,
@@ -72,3 +73,15 @@ def test_https_port_zero_serves_public_domains_over_http_only() -> None:
 def test_project_hosts_put_the_base_domain_name_first_without_duplicates() -> None:
     hosts = project_hosts("Blog", "apps.example.com", ("WWW.blog.io", "blog.apps.example.com"))
     assert hosts == ("blog.apps.example.com", "www.blog.io")
+
+
+def test_public_url_is_https_for_public_hosts_and_names_non_default_ports() -> None:
+    proxy = CaddyProxy(admin_url="http://127.0.0.1:2019", listen=LOCAL)
+    try:
+        assert proxy.public_url(public) == "https://shop.example.com"
+        assert proxy.public_url(blog) == "http://blog.localhost"
+        odd = CaddyProxy(admin_url="http://localhost:2019", listen=Listen("", 8080, 0))
+        assert odd.public_url(public) == "http://shop.example.com:8080"
+        odd.close()
+    finally:
+        proxy.close()
