@@ -6,6 +6,7 @@ Usage: .venv/bin/python tools/regen_initial_migration.py
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,8 +24,10 @@ def main() -> None:
         command.revision(cfg, message="initial", autogenerate=True, rev_id="0001")
     generated = next((MIGRATIONS_DIR / "versions").glob("0001_*.py"))
     generated.rename(INITIAL)
-    subprocess.run(["ruff", "format", "-q", str(INITIAL)], check=False)
-    subprocess.run(["ruff", "check", "-q", "--fix", str(INITIAL)], check=False)
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(INITIAL)], check=False)
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "-q", "--fix", str(INITIAL)], check=False
+    )
     print(f"wrote {INITIAL}")
 
 
