@@ -19,7 +19,9 @@ FIXTURE_APPS = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
 expect.set_options(timeout=30_000)
 
 
-@pytest.fixture(scope="session")
+# Package scope: one browser for all of tests/e2e, closed before other packages run, since
+# a live sync Playwright keeps an asyncio loop running that later asyncio users trip over.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import service as accounts
-from nanoscale.api.deps import clear_session_cookie, set_session_cookie
+from nanoscale.api.deps import clear_session_cookie, client_ip, set_session_cookie
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     PRE_SESSION_COOKIE,
@@ -16,7 +16,6 @@ from nanoscale.dashboard.web import (
     Form,
     PreSessionForm,
     SignedIn,
-    client_ip,
     field_errors,
     form_text,
     optional_session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from nanoscale.api.deps import client_ip
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.project_view import load_project, settings_context
 from nanoscale.dashboard.templating import render
@@ -14,7 +15,6 @@ from nanoscale.dashboard.web import (
     Db,
     Form,
     SignedIn,
-    client_ip,
     form_text,
     redirect,
 )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from nanoscale.api.deps import client_ip
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, client_ip, redirect
+from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
 from nanoscale.deployments import actions
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.status import project_state

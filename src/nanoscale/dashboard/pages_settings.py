@@ -9,13 +9,13 @@ from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import users
 from nanoscale.accounts.sessions import SessionInfo
+from nanoscale.api.deps import client_ip
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     DashboardRoute,
     Db,
     Form,
     SignedIn,
-    client_ip,
     field_errors,
     form_text,
     redirect,

@@ -13,14 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 
+from nanoscale.accounts import service as accounts
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
-from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo, resolve_session
-from nanoscale.api.deps import DbSession, client_ip, get_context
+from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
+from nanoscale.api.deps import DbSession, get_context
 from nanoscale.context import AppContext
 from nanoscale.dashboard.templating import render
 from nanoscale.errors import NanoScaleError
-
-__all__ = ["client_ip"]
 
 # Login and setup happen before a session exists: their forms carry a token that must match
 # this cookie (double submit), on top of the Origin check.
@@ -70,7 +69,7 @@ def session_token(request: Request) -> str:
 
 
 def optional_session(request: Request, db: Db, ctx: Ctx) -> SessionInfo | None:
-    info = resolve_session(db, settings=ctx.settings, token=session_token(request))
+    info = accounts.resolve_session(db, settings=ctx.settings, token=session_token(request))
     if info is not None:
         request.state.user = info.user
         request.state.csrf_token = info.csrf_token
