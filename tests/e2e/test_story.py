@@ -72,6 +72,24 @@ def create_project(page: Page, repo: Repo) -> None:
     page.get_by_role("button", name="Create and deploy").click()
 
 
+def edit_settings(page: Page) -> None:
+    """A bad domain is reported at its field; a good one saves; env values stay write-only."""
+    page.get_by_label("Custom domain").fill("localhost")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_label("Custom domain")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-domain")).to_contain_text("not a valid hostname")
+    page.get_by_label("Custom domain").fill("shop.example.com")
+    page.get_by_label("New value").fill("rotated-" + SECRET_VALUE)
+    page.locator("#env-nk-0").fill("FEATURE_FLAG")
+    page.locator("#env-nv-0").fill("on")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved")
+    expect(page.get_by_label("Custom domain")).to_have_value("shop.example.com")
+    keys = page.locator("input[name=env_key][readonly]")
+    expect(keys).to_have_count(2)
+    assert SECRET_VALUE not in page.content()
+
+
 def look_around(page: Page) -> None:
     """The overview and project list with data, in the light theme and on a phone."""
     page.get_by_role("link", name="Projects", exact=True).click()
@@ -145,6 +163,7 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     expect(page.locator("input[name=env_key][readonly]")).to_have_value("API_TOKEN")
     assert SECRET_VALUE not in page.content()
     screenshot(page, "10-project-settings")
+    edit_settings(page)
 
     page.get_by_label(re.compile("Type the project name")).fill("dash")
     page.get_by_role("button", name="Delete dash-story").click()
