@@ -221,10 +221,16 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.recover()
-        self.restore_releases()
+        """Run the loop in a thread; it first repairs what a previous orchestrator left."""
         self._thread = threading.Thread(target=self._loop, name="ns-worker", daemon=True)
         self._thread.start()
+
+    def _start_up(self) -> None:
+        for step in (self.recover, self.restore_releases):
+            try:
+                step()
+            except Exception:  # the loop must run even if, say, the proxy is down
+                log.exception("deploy.startup_step_failed", step=step.__name__)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
@@ -238,7 +244,8 @@ class Worker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        last_recover = 0.0
+        self._start_up()
+        last_recover = time.monotonic()
 
         while not self._stopping.is_set():
             try:
