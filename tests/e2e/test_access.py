@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.harness import NanoScaleServer, create_admin, log_in, screenshot
 from tests.support.git_server import Repo
@@ -164,3 +164,27 @@ def test_changed_password_replaces_the_old_one(page: Page) -> None:
     page.get_by_role("button", name="Log out").click()
     log_in(page, "carol", "carol password 2")
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def test_core_forms_work_without_javascript(
+    browser: Browser, server: NanoScaleServer, app_repo: Repo
+) -> None:
+    context = browser.new_context(base_url=server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, *ADMIN)
+        page.goto("/projects/new")
+        page.get_by_label("Repository URL").fill(app_repo.url)
+        page.get_by_label("Project name").fill("dash-nojs")
+        page.get_by_label("Preset").select_option("node")
+        page.get_by_label("Start command").fill("node server.js")
+        page.get_by_role("button", name="Create and deploy").click()
+        expect(page).to_have_url(re.compile(r"/projects/[0-9a-f]+$"))
+        page.get_by_role("link", name="Settings", exact=True).last.click()
+        # Without the script the server applied the preset to the fields left empty.
+        expect(page.get_by_label("Install command")).to_have_value("npm ci")
+        expect(page.get_by_label("Start command")).to_have_value("node server.js")
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+    finally:
+        context.close()
