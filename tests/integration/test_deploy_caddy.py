@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from nanoscale.deployments import worker as worker_module
 from nanoscale.settings import Settings
 from tests.support.caddy import CaddyInstance
 from tests.support.caddy_load import LoadLoop
@@ -93,3 +95,26 @@ def test_redeploys_under_load_through_caddy_fail_no_request(
     assert result.failures == []
     assert result.requests > 100
     assert caddy.get("shop.localhost").text.startswith("v4 ")
+
+
+def test_routes_come_back_after_caddy_restarts(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "RECOVER_EVERY_SECONDS", 0.2)
+    repo, sha = deploy_caddy.repo("blog")
+    project = deploy_caddy.project(repo, name="blog")
+    deploy_caddy.worker.start()
+    try:
+        deploy_caddy.request(project, sha)
+        _wait_for(lambda: sha in caddy.get("blog.localhost").text)
+        caddy.restart()  # Caddy keeps no config: NanoScale's server and routes are gone
+        _wait_for(lambda: _serves(caddy, "blog.localhost", sha))
+    finally:
+        deploy_caddy.worker.stop()
+
+
+def _serves(caddy: CaddyInstance, host: str, text: str) -> bool:
+    try:
+        return text in caddy.get(host).text
+    except httpx.HTTPError:
+        return False
