@@ -7,6 +7,7 @@ import typer
 from nanoscale.cli import db as db_commands
 from nanoscale.cli import keys as keys_commands
 from nanoscale.cli import users as user_commands
+from nanoscale.cli.deploy import deploy, deployments
 from nanoscale.cli.doctor import doctor
 from nanoscale.cli.serve import serve
 
@@ -16,3 +17,5 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="user")
 app.add_typer(keys_commands.app, name="keys")
 app.command("doctor")(doctor)
+app.command("deploy")(deploy)
+app.command("deployments")(deployments)

@@ -177,3 +177,11 @@ def _flush(session: Session) -> None:
         raise Conflict(
             "another change to projects happened at the same time; retry", code="conflict"
         ) from exc
+
+
+def find_project_by_name(session: Session, *, name: str) -> Project:
+    """For operator tools (CLI) that name projects rather than carry ids."""
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFound(f"no project named {name!r}", code="project_not_found")
+    return project
