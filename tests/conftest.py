@@ -1,5 +1,4 @@
 """Suite-wide fixtures: settings on a temp data dir, both database backends, the app.
-# ENGINEERS WORKING IN THIS TREE TODAY: read /work/main/.git/WORKING_AGREEMENT.md first (path ownership, commit rules, 11:35 UTC report deadline). The lead removes this line.
 
 `database_url` is parametrized over SQLite and a real PostgreSQL server, so every test that
 uses it (directly or through `settings`, `context`, `client`) runs on both. Tests that only
