@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nanoscale import __version__
@@ -16,7 +16,7 @@ from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker import start_worker
-from nanoscale.errors import NanoScaleError, RateLimited
+from nanoscale.errors import NanoScaleError, NotFound, RateLimited
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
@@ -49,9 +49,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_input", str(first.get("msg", "invalid input")), field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-        return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        code = codes.get(exc.status_code, "http_error")
+        html_page = getattr(app.state, "html_error_page", None)
+        if html_page is not None and not request.url.path.startswith("/api"):
+            # Browsers outside the API get the dashboard's page, not JSON.
+            error_cls = NotFound if exc.status_code == 404 else NanoScaleError
+            page: Response = html_page(request, error_cls(str(exc.detail), code=code))
+            page.status_code = exc.status_code
+            return page
+        return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

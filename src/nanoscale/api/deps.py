@@ -19,6 +19,7 @@ from nanoscale.accounts.models import User
 from nanoscale.accounts.service import LoginResult
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
 from nanoscale.context import AppContext
+from nanoscale.db.engine import session_scope
 from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
@@ -36,16 +37,8 @@ def get_context(request: Request) -> AppContext:
 
 def get_db(request: Request) -> Iterator[Session]:
     """A session per request; commits when the handler returns without error."""
-    ctx = get_context(request)
-    session = ctx.sessions()
-    try:
+    with session_scope(get_context(request).sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit (or roll back) before the response is sent, so a client never

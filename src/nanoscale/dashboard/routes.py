@@ -14,6 +14,7 @@ from nanoscale.dashboard import (
     pages_settings,
 )
 from nanoscale.dashboard.templating import STATIC_DIR
+from nanoscale.dashboard.web import error_page
 
 router = APIRouter(include_in_schema=False)
 for module in (
@@ -29,4 +30,5 @@ for module in (
 
 def install_dashboard(app: FastAPI) -> None:
     app.include_router(router)
+    app.state.html_error_page = error_page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
