@@ -7,6 +7,7 @@ PYTEST_ARGS ?=
 .PHONY: run test lint typecheck unit system-deps github-sim bench migration clean
 
 $(STAMP): pyproject.toml requirements.lock
+	./tools/ensure_system_deps.sh run
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
@@ -16,7 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/nanoscale serve
 
 system-deps:
-	./tools/ensure_system_deps.sh
+	./tools/ensure_system_deps.sh test
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench tools

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real, only when missing:
-# git, PostgreSQL (throwaway server), Caddy (reverse proxy), Chromium (dashboard tests).
+# Installs the Debian packages NanoScale needs, only when missing.
+#   ensure_system_deps.sh run   git and Python's venv module (for `make run`)
+#   ensure_system_deps.sh test  also PostgreSQL (throwaway server), Caddy (reverse proxy) and
+#                               Chromium (dashboard tests), which the suite drives for real
 set -euo pipefail
+mode=${1:-test}
 need=()
 command -v git >/dev/null || need+=(git)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v caddy >/dev/null || need+=(caddy)
-command -v chromium >/dev/null || need+=(chromium)
-command -v runuser >/dev/null || need+=(util-linux)
+python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
+if [ "$mode" = test ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  command -v caddy >/dev/null || need+=(caddy)
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v runuser >/dev/null || need+=(util-linux)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -15,6 +21,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 # Debian's caddy package may start a system Caddy on :80/:2019; the tests run their own.
-if command -v systemctl >/dev/null && systemctl is-active --quiet caddy 2>/dev/null; then
+if [ "$mode" = test ] && command -v systemctl >/dev/null && systemctl is-active --quiet caddy 2>/dev/null; then
   systemctl stop caddy || true
 fi
