@@ -34,12 +34,9 @@ def flag_dir() -> Iterator[Path]:
 def gated_repo(git_server: GitServer, name: str, flag: Path) -> Repo:
     """The Python app plus a build that waits until `flag` exists."""
     repo = git_server.create_repo(name)
-    # The second echo makes the deploy log writer flush the first: it only flushes on a write
-    # (a line followed by silence stays buffered; reported to the deployments owner).
-    script = (
-        "echo build-started\nsleep 0.5\necho waiting-for-flag\n"
-        f"while [ ! -e {flag} ]; do sleep 0.1; done\necho build-finished\n"
-    )
+    # One line, then silence until the flag: the log writer stores buffered output within a
+    # bounded time even when nothing more is written, so the line shows while the build waits.
+    script = f"echo build-started\nwhile [ ! -e {flag} ]; do sleep 0.1; done\necho build-finished\n"
     repo.commit_tree(FIXTURE_APPS / "python", "Gated build", extra={"build.sh": script})
     return repo
 

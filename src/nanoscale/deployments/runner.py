@@ -108,6 +108,7 @@ class Runner:
             project = session.get_one(Project, deployment.project_id)
             session.expunge_all()
         writer = LogWriter(self.sessions, deployment_id)
+        writer.start()
         control = BuildControl(log=writer.write)
         observer = Observer(self.sessions, deployment_id, control)
         control.on_spawn = observer.record_pgid
@@ -118,7 +119,7 @@ class Runner:
             self._deploy(project, deployment, observer, writer)
         finally:
             beat.stop()
-            writer.flush()
+            writer.close()
             self.current.pop(deployment_id, None)
             with session_scope(self.sessions) as session:
                 lease.release(session, project_id=project.id, holder=self.holder)
