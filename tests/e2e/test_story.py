@@ -124,6 +124,8 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     for step in page.locator("[data-step]").all():
         expect(step).to_have_attribute("data-step-state", "done")
     expect(page.locator("[data-current-commit]")).to_have_text(first_sha[:7])
+    # Read from the fetched commit itself.
+    expect(page.locator("[data-current-message]")).to_have_text("Initial release of the web app")
     screenshot(page, "06-project-overview-live")
     assert app_says(page).endswith(first_sha)
 
@@ -139,6 +141,7 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     rows = page.locator("[data-deployment-row]")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text(second_sha[:7])
+    expect(rows.first.locator("[data-commit-message]")).to_have_text("Ship version two")
     expect(rows.last).to_contain_text(first_sha[:7])
     screenshot(page, "08-project-deployments")
     rows.last.get_by_role("link").click()

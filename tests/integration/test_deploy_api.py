@@ -3,50 +3,22 @@ cancel, rollback and delete, against a real git server and real app processes.""
 
 from __future__ import annotations
 
-import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from nanoscale.app import create_app
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments import lease
 from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.users import lookup, project_user_name
 from nanoscale.settings import Settings
-from tests.support.api import setup_admin
-from tests.support.deploy import APPS, DeployHarness, deploy_harness, deploy_settings_overrides
+from tests.support.deploy import APPS, deploy_settings_overrides
+from tests.support.deploy_api import Api, open_api, wait_for
 from tests.support.git_server import GitServer
-
-
-class Api:
-    def __init__(self, client: TestClient, headers: dict[str, str], deploy: DeployHarness) -> None:
-        self.client = client
-        self.headers = headers
-        self.deploy = deploy
-
-    def post(self, path: str, body: dict[str, Any] | None = None, status: int = 202) -> Any:
-        response = self.client.post(path, json=body, headers=self.headers)
-        assert response.status_code == status, response.text
-        return response.json()
-
-    def get(self, path: str) -> Any:
-        response = self.client.get(path, headers=self.headers)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def create(self, name: str, repo_url: str, **fields: Any) -> dict[str, Any]:
-        name = f"{name}-{secrets.token_hex(3)}"  # project users are named after projects
-        body = {"name": name, "repo_url": repo_url, "start_command": "node server.js", **fields}
-        created: dict[str, Any] = self.post("/api/projects", body, status=201)
-        self.deploy.project_names.append(name)
-        return created
 
 
 @pytest.fixture
@@ -54,18 +26,8 @@ def api(
     make_settings: Callable[..., Settings], git_server: GitServer, deploy_data_dir: Path
 ) -> Iterator[Api]:
     settings = make_settings(**deploy_settings_overrides(deploy_data_dir, git_server))
-    with (
-        deploy_harness(settings, git_server) as harness,
-        TestClient(create_app(settings, context=harness.ctx)) as client,
-    ):
-        yield Api(client, {"X-CSRF-Token": setup_admin(client)}, harness)
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+    with open_api(settings, git_server) as api:
+        yield api
 
 
 def _app_repo(api: Api, name: str, **kw: Any) -> tuple[Any, str]:
@@ -107,6 +69,28 @@ def test_redeploy_without_sha_builds_the_new_head_and_lists_history(api: Api) ->
     assert [d["trigger"] for d in history] == ["manual", "create"]
     url = api.get(f"/api/projects/{project['id']}")["url"]
     assert httpx.get(url, timeout=5).text == f"v2 {second}\n"
+
+
+def test_deployment_json_carries_the_commit_message_from_git_never_from_the_request(
+    api: Api,
+) -> None:
+    repo, _ = _app_repo(api, "shop")
+    project = api.create("shop", repo.url)
+    api.deploy.run_until_idle()
+    second = repo.commit({"version.txt": "v2\n"}, "Ship version two\n\nWith a body.")
+
+    spoofed = {"commit_sha": second, "commit_message": "spoofed", "commit_author": "mallory"}
+    requested = api.post(f"/api/projects/{project['id']}/redeploy", spoofed)
+    queued = requested["deployment"]
+    assert queued["commit_message"] is None  # unknown until the commit is fetched
+    assert queued["commit_author"] is None
+    api.deploy.run_until_idle()
+
+    deployment = api.get(f"/api/deployments/{requested['deployment_id']}")
+    assert deployment["commit_message"] == "Ship version two"
+    assert deployment["commit_author"] == "Test"
+    first = api.get(f"/api/deployments/{project['deployment_id']}")
+    assert first["commit_message"] == "v1"
 
 
 def test_failed_build_reports_user_error_and_log_as_plain_text(api: Api) -> None:
@@ -152,7 +136,7 @@ def test_cancel_kills_the_whole_build_process_group_and_releases_the_lease(api: 
     deployment_id = created["deployment_id"]
     worker = threading.Thread(target=api.deploy.run_until_idle)
     worker.start()
-    _wait_for(lambda: api.deploy.deployment(deployment_id).build_pgid is not None)
+    wait_for(lambda: api.deploy.deployment(deployment_id).build_pgid is not None)
     pgid = api.deploy.deployment(deployment_id).build_pgid
     assert pgid is not None and len(procfs.group_pids(pgid)) >= 2
 
@@ -209,15 +193,7 @@ def test_delete_stops_releases_and_removes_files_and_user(api: Api) -> None:
 def test_deployments_of_another_users_project_are_not_found(api: Api) -> None:
     repo, _ = _app_repo(api, "shop")
     project = api.create("shop", repo.url)
-    api.client.post(
-        "/api/users", json={"username": "eve", "password": "another long pw"}, headers=api.headers
-    )
-    api.client.post("/api/auth/logout", headers=api.headers)
-    login = api.client.post(
-        "/api/auth/login", json={"username": "eve", "password": "another long pw"}
-    )
-    assert login.status_code == 200, login.text
-    eve = {"X-CSRF-Token": login.json()["csrf_token"]}
+    eve = api.second_user()
 
     assert (
         api.client.get(f"/api/deployments/{project['deployment_id']}", headers=eve).status_code

@@ -165,3 +165,21 @@ def test_object_store_keeps_only_recent_deployed_commits(
     kept = {ref.name for ref in (store / "refs" / "nanoscale").iterdir()}
     assert len(kept) == 3
     assert repo.head() in kept
+
+
+def test_deployment_records_the_commits_subject_line_and_author(deploy: DeployHarness) -> None:
+    repo = deploy.git.create_repo("described")
+    first = repo.commit_tree(APPS / "node", "Fix the checkout\n\nA body that is not the subject.")
+    long_subject = "Long " + "x" * 400
+    second = repo.commit({"version.txt": "v2\n"}, long_subject + "\nsecond line")
+    project = deploy.project(repo)
+    first_id = deploy.request(project, first)
+    assert deploy.deployment(first_id).commit_message is None  # known only after the fetch
+    deploy.run_until_idle()
+    second_id = deploy.request(project, second)
+    deploy.run_until_idle()
+
+    described = deploy.deployment(first_id)
+    assert (described.commit_message, described.commit_author) == ("Fix the checkout", "Test")
+    truncated = deploy.deployment(second_id).commit_message
+    assert truncated == long_subject[:200]

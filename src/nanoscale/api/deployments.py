@@ -37,6 +37,8 @@ class DeploymentOut(BaseModel):
     ref: str | None
     trigger: str
     correlation: dict[str, Any]
+    commit_message: str | None  # the commit's first line, read from git after fetch
+    commit_author: str | None
     error: ErrorOut | None
     cancel_requested: bool
     queued_at: datetime
@@ -75,6 +77,8 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         ref=d.ref,
         trigger=d.trigger,
         correlation=d.correlation or {},
+        commit_message=d.commit_message,
+        commit_author=d.commit_author,
         error=error,
         cancel_requested=d.cancel_requested,
         queued_at=d.queued_at,

@@ -19,6 +19,7 @@ class DeploymentRow:
     project_name: str
     commit_sha: str | None
     commit_message: str | None
+    commit_author: str | None
     trigger: str
     state: str
     created_at: datetime
@@ -36,14 +37,13 @@ class DeploymentRow:
 
 
 def deployment_row(deployment: Deployment, project_name: str = "") -> DeploymentRow:
-    correlation = deployment.correlation or {}
-    message = correlation.get("commit_message")
     return DeploymentRow(
         id=deployment.id,
         project_id=deployment.project_id,
         project_name=project_name,
         commit_sha=deployment.commit_sha,
-        commit_message=message if isinstance(message, str) else None,
+        commit_message=deployment.commit_message,  # from git after fetch, never from input
+        commit_author=deployment.commit_author,
         trigger=deployment.trigger,
         state=deployment.state,
         created_at=deployment.queued_at,

@@ -31,6 +31,9 @@ class Deployment(Base):
     ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     trigger: Mapped[str] = mapped_column(String(16))
     correlation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Read from the fetched commit itself (never from a request): subject line and author.
+    commit_message: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    commit_author: Mapped[str | None] = mapped_column(String(255), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
 

@@ -27,6 +27,7 @@ from nanoscale.deployments.releases import (
 )
 from nanoscale.deployments.sql import changed
 from nanoscale.engine.build import BuildControl, Cancelled
+from nanoscale.engine.fetch import CommitInfo
 from nanoscale.engine.git import secrets_of
 from nanoscale.engine.pipeline import Pipeline, ProjectPaths
 from nanoscale.engine.ports import pick_release_port
@@ -75,6 +76,14 @@ class Observer:
                 else Cancelled("the deployment was cancelled")
             )
         self.control.log(f"--- {state} ---\n")
+
+    def commit_fetched(self, info: CommitInfo) -> None:
+        with session_scope(self.sessions) as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == self.deployment_id)
+                .values(commit_message=info.subject, commit_author=info.author)
+            )
 
     def release_started(self, handle: ReleaseHandle) -> None:
         with session_scope(self.sessions) as session:

@@ -21,6 +21,16 @@ from nanoscale.errors import InvalidInput, UserCodeError
 
 MAX_SUBMODULE_DEPTH = 3
 KEEP_REFS = 20  # commits kept reachable in a store (rollbacks refetch older ones if needed)
+MAX_SUBJECT = 200
+MAX_AUTHOR = 255
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """What the fetched commit says about itself (from git, never from a request)."""
+
+    subject: str  # the message's first line, truncated
+    author: str
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,26 @@ def resolve_ref(*, url: str, ref: str, credentials: CredentialProvider, timeout:
     raise UserCodeError(f"branch {ref!r} does not exist in the repository", code="ref_not_found")
 
 
-def fetch_commit(*, store: Path, url: str, sha: str, dest: Path, ctx: FetchContext) -> None:
+def fetch_commit(*, store: Path, url: str, sha: str, dest: Path, ctx: FetchContext) -> CommitInfo:
+    """Fetch and check out `sha`; returns its subject line and author name."""
     _fetch_into(store=store, url=url, sha=sha, dest=dest, ctx=ctx, depth=0)
+    return commit_info(store, sha)
+
+
+def commit_info(store: Path, sha: str) -> CommitInfo:
+    with tempfile.TemporaryDirectory(prefix="nanoscale-git-") as home:
+        out = run_git(
+            ["--git-dir", str(store), "show", "-s", "--format=%an%x00%B", sha, "--"],
+            env=git_env(home=Path(home)),
+        )
+    author, _, message = out.partition("\0")
+    lines = message.strip().splitlines()
+    subject = _printable(lines[0] if lines else "")
+    return CommitInfo(subject=subject[:MAX_SUBJECT], author=_printable(author)[:MAX_AUTHOR])
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text).strip()
 
 
 def _fetch_into(

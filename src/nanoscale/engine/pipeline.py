@@ -16,7 +16,7 @@ from typing import Protocol
 
 from nanoscale.engine.build import BuildControl, BuildSpec, run_build
 from nanoscale.engine.credentials import CredentialProvider
-from nanoscale.engine.fetch import FetchContext, fetch_commit
+from nanoscale.engine.fetch import CommitInfo, FetchContext, fetch_commit
 from nanoscale.engine.health import wait_healthy
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec, Runtime
@@ -80,6 +80,9 @@ class Observer(Protocol):
 
     def step(self, state: str) -> None:
         """Record the step boundary; raise `Cancelled` if the deployment was cancelled."""
+
+    def commit_fetched(self, info: CommitInfo) -> None:
+        """Record what the fetched commit says about itself (subject line, author)."""
 
     def release_started(self, handle: ReleaseHandle) -> None: ...
 
@@ -150,7 +153,7 @@ class Pipeline:
         the previous release."""
         release_dir = paths.release(job.deployment_id)
         log = observer.control.log
-        fetch_commit(
+        info = fetch_commit(
             store=paths.store,
             url=job.repo_url,
             sha=job.commit_sha,
@@ -163,6 +166,7 @@ class Pipeline:
                 log=log,
             ),
         )
+        observer.commit_fetched(info)
         if run_as is not None:
             give_tree_to(release_dir, run_as)
         workdir = workdir_for(job, paths)

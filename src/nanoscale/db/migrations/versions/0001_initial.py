@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:44:21.720777
+Create Date: 2026-11-26 10:12:10.102720
 """
 
 from collections.abc import Sequence
@@ -155,6 +155,8 @@ def upgrade() -> None:
         sa.Column("ref", sa.String(length=255), nullable=True),
         sa.Column("trigger", sa.String(length=16), nullable=False),
         sa.Column("correlation", sa.JSON(), nullable=False),
+        sa.Column("commit_message", sa.String(length=200), nullable=True),
+        sa.Column("commit_author", sa.String(length=255), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("queued_at", nanoscale.db.base.UTCDateTime(), nullable=False),
