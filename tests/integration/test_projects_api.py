@@ -61,8 +61,6 @@ def create(client: TestClient, headers: dict[str, str], **fields: Any) -> dict[s
         ({"domain": "not a host"}, "domain"),
         ({"domain": "shop.localhost"}, "domain"),
         ({"health_check_path": "nope"}, "health_check_path"),
-        ({"source_provider": "github"}, "source_repo_id"),
-        ({"source_repo_id": 42}, "source_repo_id"),
         ({"git_password": "s3cret-token"}, "git_username"),
         ({"start_command": "run\x00"}, "start_command"),
         ({"port": "ignored", "name": 7}, "name"),
@@ -99,6 +97,26 @@ def test_duplicate_name_or_domain_is_409(client: TestClient, admin: dict[str, st
     )
     assert taken.status_code == 409
     assert taken.json()["error"]["field"] == "domain"
+
+
+def test_a_project_cannot_be_renamed_but_may_send_its_own_name_back(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    # The name is the project's host name, system user and unit names: renaming in place would
+    # strand the running release, its route and its user under the old name.
+    project = create(client, admin, name="named-once")
+    url = f"/api/projects/{project['id']}"
+    before = client.get(url, headers=admin).json()
+
+    renamed = client.patch(url, json={"name": "renamed", "branch": "dev"}, headers=admin)
+    assert renamed.status_code == 422
+    assert renamed.json()["error"]["code"] == "name_immutable"
+    assert renamed.json()["error"]["field"] == "name"
+    assert client.get(url, headers=admin).json() == before
+
+    same = client.patch(url, json={"name": "Named-Once", "branch": "dev"}, headers=admin)
+    assert same.status_code == 200, same.text
+    assert (same.json()["name"], same.json()["branch"]) == ("named-once", "dev")
 
 
 def test_ports_are_allocated_from_the_range_and_never_shared(

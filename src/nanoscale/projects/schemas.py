@@ -41,7 +41,7 @@ class ProjectUpdate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = Field(default=None, max_length=63)
+    name: str | None = Field(default=None, max_length=63)  # fixed: only the current name passes
     repo_url: str | None = Field(default=None, max_length=2048)
     branch: str | None = Field(default=None, max_length=255)
     root_directory: str | None = Field(default=None, max_length=1024)

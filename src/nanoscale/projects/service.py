@@ -17,7 +17,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import new_id
-from nanoscale.errors import Conflict, NotFound, PlatformError
+from nanoscale.errors import Conflict, InvalidInput, NotFound, PlatformError
 from nanoscale.logs import get_logger
 from nanoscale.projects import secrets
 from nanoscale.projects.fields import check_final_state, clean_fields, clean_password, merge_env
@@ -77,6 +77,7 @@ def update_project(
     project = get_project(session, user=user, project_id=project_id)
     present = data.model_dump(include=data.model_fields_set, exclude={"env_vars", "git_password"})
     values = clean_fields(present, settings=ctx.settings, partial=True)
+    _check_name_unchanged(project, values)
     env = None
     if data.env_vars is not None:  # untouched env vars are not even decrypted
         env = merge_env(secrets.read_env_vars(project, keyring=ctx.keyring), dict(data.env_vars))
@@ -120,6 +121,20 @@ def delete_project(
         details={"project_id": project.id},
     )  # fmt: skip
     log.info("project.deleted", project_id=project.id, project=project.name)
+
+
+def _check_name_unchanged(project: Project, values: dict[str, Any]) -> None:
+    """The name is the project's identity outside the database: its host name
+    (`<name>.<base domain>`), its system user and its systemd units. Renaming would leave a
+    running release, a proxy route and a user under the old name, so it is fixed at creation
+    (sending the current name back is fine). `domain` is the way to change the public URL."""
+    if "name" in values and values["name"] != project.name:
+        raise InvalidInput(
+            "a project's name cannot change after creation (it names the project's host, "
+            "system user and services); set a custom domain, or create a new project",
+            code="name_immutable",
+            field="name",
+        )
 
 
 def _current(project: Project) -> dict[str, Any]:
