@@ -3,7 +3,9 @@
 The credential reaches git as `http.<url>.extraHeader` set by GIT_CONFIG_COUNT/KEY/VALUE
 variables: never in the URL, argv, `.git/config` or our logs. Config from the system, the
 user's HOME and inherited credential helpers is ignored; prompts are disabled; slow transfers
-abort.
+abort. Redirects are never followed (`http.followRedirects=false`): git would replay the
+`extraHeader` Authorization to whatever host a redirect names, and would bypass the host
+allowlist checked on the configured URL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from nanoscale.logs import redact_text
 
 LOW_SPEED_BYTES = 1000
 LOW_SPEED_SECONDS = 30
+REDIRECT_STATUS_RE = re.compile(r"returned error: 30[1-8]\b")
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -34,6 +37,7 @@ def git_env(
 ) -> dict[str, str]:
     config: list[tuple[str, str]] = [
         ("credential.helper", ""),  # drop any inherited helper
+        ("http.followRedirects", "false"),  # the Authorization header must not travel on
         ("http.lowSpeedLimit", str(LOW_SPEED_BYTES)),
         ("http.lowSpeedTime", str(LOW_SPEED_SECONDS)),
         ("protocol.version", "2"),
@@ -103,6 +107,12 @@ def run_git(
 def classify_git_failure(stderr: str, what: str) -> NanoScaleError:
     text = stderr.strip()[-1500:]
     lowered = text.lower()
+    if "redirect" in lowered or REDIRECT_STATUS_RE.search(lowered):
+        return UserCodeError(
+            "the Git host answered with a redirect, which NanoScale does not follow (use the "
+            "final repository URL): " + text,
+            code="git_redirect_refused",
+        )
     if any(
         s in lowered for s in ("authentication failed", "could not read username", "401", "403")
     ):
