@@ -65,7 +65,7 @@ def create_project(page: Page, repo: Repo) -> None:
     expect(page.get_by_label("Start command")).to_have_value(".venv/bin/python app.py")
     # The fixture app has no dependencies and so no requirements.txt: no install, no venv.
     page.get_by_label("Install command").fill("")
-    page.get_by_label("Start command").fill("python3 app.py")
+    page.get_by_label("Start command").fill("python3 chatty.py")  # prints each request
     page.locator("#env-nk-0").fill("API_TOKEN")
     page.locator("#env-nv-0").fill(SECRET_VALUE)
     screenshot(page, "05-project-new")
@@ -160,6 +160,11 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
     page.get_by_role("link", name="dash-story").click()
     page.get_by_role("link", name="Logs", exact=True).click()
     expect(page.locator("pre.log")).not_to_be_empty()
+    app_log = page.locator("pre.app-log")
+    expect(app_log).to_contain_text("chatty app on")
+    with httpx.Client(trust_env=False) as client:  # after the page loaded: arrives over SSE
+        client.get(app_url(page) + "/seen-in-the-logs-tab", timeout=10).raise_for_status()
+    expect(app_log).to_contain_text("request /seen-in-the-logs-tab")
     screenshot(page, "09-project-logs")
 
     page.get_by_role("link", name="Settings", exact=True).last.click()

@@ -6,7 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from nanoscale.dashboard.project_view import deployment_context, load_project, settings_context
+from nanoscale.dashboard.project_view import (
+    deployment_context,
+    load_project,
+    release_log_context,
+    settings_context,
+)
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, SignedIn
 
@@ -39,7 +44,10 @@ def logs_tab(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-    context = view.context("logs")
+    context = {
+        **view.context("logs"),
+        **release_log_context(db, ctx=ctx, user=info.user, view=view),
+    }
     if view.rows:
         context.update(
             deployment_context(db, user=info.user, view=view, deployment_id=view.rows[0].id)

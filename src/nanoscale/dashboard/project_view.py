@@ -14,6 +14,7 @@ from nanoscale.dashboard.views import DeploymentRow, deployment_row, deployment_
 from nanoscale.deployments import actions
 from nanoscale.deployments import service as deployments
 from nanoscale.deployments.logs import log_text
+from nanoscale.deployments.release_logs import release_output_text
 from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.status import project_state
 from nanoscale.errors import NotFound
@@ -78,6 +79,14 @@ def deployment_context(
         "log_text": log_text(db, deployment.id),
         "log_src": f"/api/deployments/{deployment.id}/logs",
     }
+
+
+def release_log_context(
+    db: Session, *, ctx: AppContext, user: User, view: ProjectView
+) -> dict[str, Any]:
+    """The live release's latest output; the page follows it over SSE from there."""
+    text = release_output_text(db, ctx=ctx, user=user, project_id=view.project.id)
+    return {"app_log_text": text, "app_log_src": f"/api/projects/{view.project.id}/logs"}
 
 
 def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 // NanoScale dashboard enhancements. Every form works without this file; it adds the theme
-// toggle, command presets, extra env var rows and the live log stream.
+// toggle, command presets, extra env var rows and the live log streams.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -84,11 +84,30 @@
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(null); };
   }
 
+  // Follows the live release's own output. Each `release` event starts over with that
+  // release's latest lines (also after a reconnect or a redeploy); `output` events append.
+  function streamAppLog(pre) {
+    var src = pre.getAttribute("data-app-log-src");
+    if (!src || !window.EventSource) return;
+    var source = new EventSource(src, { withCredentials: true });
+    function follow() { return pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8; }
+    source.addEventListener("release", function (event) {
+      pre.textContent = event.data ? "" : "Nothing is running yet.\n";
+      pre.setAttribute("data-app-log-release", event.data);
+    });
+    source.addEventListener("output", function (event) {
+      var atEnd = follow();
+      pre.textContent += event.data;
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-theme-toggle]").forEach(setupThemeToggle);
     document.querySelectorAll("select[data-presets]").forEach(setupPresets);
     document.querySelectorAll("[data-env-editor]").forEach(setupEnvEditor);
     document.querySelectorAll("select[data-source-select]").forEach(setupSourceSelect);
     document.querySelectorAll("pre[data-log-src]").forEach(streamLog);
+    document.querySelectorAll("pre[data-app-log-src]").forEach(streamAppLog);
   });
 })();

@@ -1,0 +1,58 @@
+"""`GET /api/projects/{id}/logs`: what the project's live release prints (runtime output).
+
+Plain text: the last `lines` lines. With `Accept: text/event-stream`: Server-Sent Events that
+follow the output: a `release` event (data: the deployment id now followed, empty when
+nothing runs), `output` events carrying text, and comment lines as keep-alives. The stream
+moves to the new release after a redeploy and ends if the project is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from nanoscale.api.deps import Context, CurrentUser, DbSession
+from nanoscale.deployments.release_logs import (
+    DEFAULT_LINES,
+    MAX_LINES,
+    ReleaseEvent,
+    release_output_stream,
+    release_output_text,
+)
+
+router = APIRouter(tags=["deployments"])
+
+
+@router.get("/projects/{project_id}/logs", response_model=None)
+def project_logs(
+    *,
+    project_id: str,
+    request: Request,
+    user: CurrentUser,
+    db: DbSession,
+    ctx: Context,
+    lines: Annotated[int, Query(ge=1, le=MAX_LINES)] = DEFAULT_LINES,
+) -> PlainTextResponse | StreamingResponse:
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        text = release_output_text(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
+        return PlainTextResponse(text)
+    events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
+    db.commit()  # the stream polls with its own sessions; free this one now
+    return StreamingResponse(
+        _sse(events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(events: Iterator[ReleaseEvent]) -> Iterator[str]:
+    for event in events:
+        if event.kind == "keepalive":
+            yield ": keep-alive\n\n"
+            continue
+        text = event.data.replace("\r\n", "\n").replace("\r", "\n")  # SSE splits on \r too
+        data = "\n".join(f"data: {line}" for line in text.split("\n"))
+        yield f"event: {event.kind}\n{data}\n\n"
