@@ -26,7 +26,7 @@ from nanoscale.deployments.models import (
 )
 from nanoscale.deployments.releases import handle_of, project_paths
 from nanoscale.deployments.sql import changed
-from nanoscale.engine.build import kill_group
+from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.engine.runtime.users import remove_project_user
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
@@ -158,8 +158,7 @@ def _wait_for_running(ctx: AppContext, project_id: str) -> None:
                 Deployment.project_id == project_id, Deployment.state.in_(RUNNING_STATES)
             )
         ):
-            if deployment.build_pgid:
-                kill_group(deployment.build_pgid)
+            kill_build(deployment_id=deployment.id, pgid=deployment.build_pgid)
             changed(
                 own,
                 update(Deployment)

@@ -34,8 +34,8 @@ from nanoscale.deployments.runner import Runner
 from nanoscale.deployments.service import supersede_older
 from nanoscale.deployments.sql import changed
 from nanoscale.deployments.wakeup import wait_for_work, wake_workers
-from nanoscale.engine.build import kill_group
 from nanoscale.engine.pipeline import Limits, Pipeline
+from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
@@ -175,8 +175,7 @@ class Worker:
         return held.expires_at < utcnow() or lease.holder_is_dead_local(held.holder)
 
     def _clean_up_orphan(self, deployment: Deployment) -> None:
-        if deployment.build_pgid:
-            kill_group(deployment.build_pgid)
+        kill_build(deployment_id=deployment.id, pgid=deployment.build_pgid)
         if deployment.release_ref:
             self.pipeline.discard(
                 handle_of(deployment), project_paths(self.ctx.settings, deployment.project_id)

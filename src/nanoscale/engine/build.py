@@ -2,29 +2,29 @@
 
 Each command runs under `/bin/sh -c` in a new session (so its process group is the whole
 build), as the project's user when given, with only the listed environment (never the
-orchestrator's own, which holds its secrets). A non-zero exit fails the build with the exit
-code and the log tail; the time limit and cancellation kill the whole group.
+orchestrator's own, which holds its secrets) plus the build marker
+`NANOSCALE_BUILD=<marker>`. A non-zero exit fails the build with the exit code and the log
+tail. After every command, whatever it ends (success, failure, time limit, cancel), its
+group and every marked process are killed (`kill.kill_tree`): a step that daemonizes
+(`setsid sleep 999 &`) leaves the group but not the marker, and must not outlive the build.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nanoscale.engine.runtime import procfs
+from nanoscale.engine.runtime import kill
 from nanoscale.engine.runtime.users import Account
 from nanoscale.errors import NanoScaleError, UserCodeError
 
 TAIL_LINES = 20
-KILL_GRACE_SECONDS = 3.0
 
 
 class Cancelled(NanoScaleError):
@@ -38,6 +38,9 @@ class BuildSpec:
     env: Mapping[str, str]
     run_as: Account | None
     timeout: float
+    # The deployment id, so recovery and teardown find escaped processes from the database;
+    # without one each build gets a fresh random marker.
+    marker: str | None = None
 
 
 @dataclass
@@ -51,19 +54,26 @@ class BuildControl:
 
 def run_build(spec: BuildSpec, control: BuildControl) -> None:
     deadline = time.monotonic() + spec.timeout
+    marker = kill.build_marker(spec.marker or uuid.uuid4().hex)
     for label, command in spec.commands:
         control.log(f"$ {command}\n")
-        _run_one(label, command, spec, control, deadline)
+        _run_one(label, command, spec, control, deadline, marker=marker)
 
 
 def _run_one(
-    label: str, command: str, spec: BuildSpec, control: BuildControl, deadline: float
+    label: str,
+    command: str,
+    spec: BuildSpec,
+    control: BuildControl,
+    deadline: float,
+    *,
+    marker: kill.Marker,
 ) -> None:
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=spec.workdir,
-        env=dict(spec.env),
+        env={**spec.env, marker.var: marker.value},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,7 +88,8 @@ def _run_one(
     try:
         outcome = _wait(proc, control.cancel, deadline)
     finally:
-        kill_group(proc.pid)  # background children of the command must not outlive it
+        proc.poll()  # collect the leader if it exited, so only the rest is signalled
+        kill.kill_tree(pgid=proc.pid, marker=marker)  # nothing a command starts outlives it
         proc.wait()
         reader.join(timeout=5)
         if proc.stdout is not None:
@@ -117,16 +128,3 @@ def _pump(proc: subprocess.Popen[bytes], log: Callable[[str], None], tail: deque
         line = raw.decode(errors="replace")
         tail.append(line)
         log(line)
-
-
-def kill_group(pgid: int, grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    end = time.monotonic() + grace
-    while time.monotonic() < end and procfs.group_pids(pgid):
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)

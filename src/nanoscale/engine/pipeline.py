@@ -235,6 +235,7 @@ class Pipeline:
             env=env,
             run_as=run_as,
             timeout=self.limits.build_timeout,
+            marker=job.deployment_id,
         )
         run_build(spec, control)
 

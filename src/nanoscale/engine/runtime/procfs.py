@@ -1,7 +1,8 @@
 """Process inspection through /proc (Linux): liveness that survives pid reuse, process-group
 members, and the processes carrying a release's marker in their environment.
 
-The marker (`NANOSCALE_RELEASE=<deployment id>`) is inherited by every descendant, even one
+The marker (`NANOSCALE_RELEASE=<deployment id>`, `NANOSCALE_BUILD=<deployment id>` for
+builds) is inherited by every descendant, even one
 that calls setsid() to escape the process group, so a stop can find and end all of them.
 `/proc/<pid>/environ` is readable only by the process owner and root, which is exactly the
 orchestrator's view of its releases.
@@ -64,13 +65,13 @@ def environ_value(pid: int, name: str) -> str | None:
     return None
 
 
-def marked_pids(release_id: str) -> list[int]:
-    """Live processes whose environment carries this release's marker."""
+def marked_pids(value: str, *, var: str = MARKER_VAR) -> list[int]:
+    """Live processes whose environment carries `var=value` (by default a release's marker)."""
     own = os.getpid()
     return [
         pid
         for pid in _all_pids()
-        if pid != own and is_alive(pid) and environ_value(pid, MARKER_VAR) == release_id
+        if pid != own and is_alive(pid) and environ_value(pid, var) == value
     ]
 
 

@@ -9,18 +9,15 @@ object that started it (it is re-adopted after a restart), which Popen objects d
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import time
 from pathlib import Path
 
-from nanoscale.engine.runtime import procfs
+from nanoscale.engine.runtime import kill, procfs
 from nanoscale.engine.runtime.base import ReleaseSpec
 from nanoscale.engine.runtime.users import Account
 
-RESERVED_VARS = {"PORT", procfs.MARKER_VAR}
+RESERVED_VARS = {"PORT", procfs.MARKER_VAR, kill.BUILD_MARKER_VAR}
 
 
 def _binary(name: str) -> str:
@@ -78,42 +75,12 @@ def reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def _members(pgid: int | None, release_id: str) -> set[int]:
-    if pgid is None:
-        return set(procfs.marked_pids(release_id))
-    reap(pgid)
-    return set(procfs.group_pids(pgid)) | set(procfs.marked_pids(release_id))
-
-
-def _signal_all(pids: set[int], pgid: int | None, sig: signal.Signals) -> None:
-    for target in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(target, sig)
-    if pgid is not None and pgid > 1:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-
-
-def _wait_gone(pgid: int | None, release_id: str, timeout: float) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = _members(pgid, release_id)
-        if not left or time.monotonic() >= deadline:
-            return left
-        time.sleep(0.05)
-
-
 def terminate(pgid: int | None, release_id: str, grace: float) -> None:
     """SIGTERM the group (if known) and every process carrying the release marker; SIGKILL
     whatever is left after the grace."""
-    members = _members(pgid, release_id)
-    if not members:
-        return
-    _signal_all(members, pgid, signal.SIGTERM)
-    left = _wait_gone(pgid, release_id, grace)
-    if left:
-        _signal_all(left, pgid, signal.SIGKILL)
-        _wait_gone(pgid, release_id, 5.0)
+    if pgid is not None:
+        reap(pgid)  # our own exited child: collect it
+    kill.kill_tree(pgid=pgid, marker=kill.release_marker(release_id), grace=grace)
 
 
 def append_log(path: Path, line: str) -> None:
