@@ -34,10 +34,32 @@ def _cleaners(settings: Settings) -> dict[str, Callable[[Any], Any]]:
     }
 
 
+def refuse_github_source(values: dict[str, Any]) -> None:
+    """Users may not bind a project to a GitHub repository by id: that would let anyone
+    deploy (with the installation's token) a repository they cannot see. Only the GitHub
+    integration sets these fields, after checking the user's access to the repository."""
+    if values.get("source_provider") == "github":
+        raise InvalidInput(
+            "source_provider 'github' is set by the GitHub integration when you pick a "
+            "repository there, not through this form or API",
+            code="github_source_not_settable",
+            field="source_provider",
+        )
+    if values.get("source_repo_id") is not None:
+        raise InvalidInput(
+            "source_repo_id is set by the GitHub integration when you pick a repository "
+            "there, not through this form or API",
+            code="github_source_not_settable",
+            field="source_repo_id",
+        )
+
+
 def clean_fields(
     values: dict[str, Any], *, settings: Settings, partial: bool = False
 ) -> dict[str, Any]:
-    """Validated, normalized copies of `values`; InvalidInput (422) names the first bad field."""
+    """Validated, normalized copies of user input (create/update, API and dashboard);
+    InvalidInput (422) names the first bad field. GitHub source fields are refused."""
+    refuse_github_source(values)
     cleaners = _cleaners(settings)
     cleaned: dict[str, Any] = {}
     for name, raw in values.items():
