@@ -118,3 +118,27 @@ def _serves(caddy: CaddyInstance, host: str, text: str) -> bool:
         return text in caddy.get(host).text
     except httpx.HTTPError:
         return False
+
+
+def test_redeploy_while_caddy_is_down_fails_and_repair_restores_the_old_release(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, v1 = deploy_caddy.repo("down")
+    project = deploy_caddy.project(repo, name="down")
+    first = deploy_caddy.request(project, v1)
+    deploy_caddy.run_until_idle()
+    assert caddy.get("down.localhost").text == f"v1 {v1}\n"
+    v2 = repo.commit({"version.txt": "v2\n"})
+
+    caddy.stop()
+    second = deploy_caddy.request(project, v2)
+    deploy_caddy.run_until_idle()
+    failed = deploy_caddy.deployment(second)
+    assert (failed.state, failed.error_code) == ("failed", "proxy_unreachable")
+    caddy.start()
+
+    assert deploy_caddy.worker.backends.proxy.ensure_config() is True
+    served = caddy.get("down.localhost")
+    assert (served.status_code, served.text) == (200, f"v1 {v1}\n")
+    live = deploy_caddy.live(project)
+    assert live is not None and live.id == first

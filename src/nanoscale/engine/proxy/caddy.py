@@ -61,18 +61,32 @@ class CaddyProxy:
     # -- Proxy interface ---------------------------------------------------------------------
 
     def apply(self, route: Route) -> None:
+        """Switch the project's route. Remembered only once Caddy accepted it: a failed switch
+        keeps the previous route as the one `ensure_config()` repairs to (the deployment that
+        asked failed, and the old release keeps serving)."""
         with self._lock:
+            previous = self._routes.get(route.project_id)
             self._routes[route.project_id] = route
-            response = self._request("PATCH", f"/id/{route_id(route.project_id)}", route)
-            if response.status_code == 404:  # new project, or Caddy lost our server
-                if self._server_present():
-                    self._check(self._request("POST", f"/id/{SERVER_ID}/routes", route))
+            try:
+                self._apply_locked(route)
+            except BaseException:
+                if previous is None:
+                    self._routes.pop(route.project_id, None)
                 else:
-                    self._install_server()
-                    return
+                    self._routes[route.project_id] = previous
+                raise
+
+    def _apply_locked(self, route: Route) -> None:
+        response = self._request("PATCH", f"/id/{route_id(route.project_id)}", route)
+        if response.status_code == 404:  # new project, or Caddy lost our server
+            if self._server_present():
+                self._check(self._request("POST", f"/id/{SERVER_ID}/routes", route))
             else:
-                self._check(response)
-            self._sync_server_fields()
+                self._install_server()
+                return
+        else:
+            self._check(response)
+        self._sync_server_fields()
 
     def remove(self, project_id: str) -> None:
         with self._lock:
