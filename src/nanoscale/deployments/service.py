@@ -7,7 +7,12 @@ threads and processes on SQLite and PostgreSQL alike:
 - idempotent: a commit already queued or running for the project returns that deployment;
 - coalescing: a new request supersedes the project's older queued ones (the worker repeats
   this when it claims work, so concurrent requests still end with only the newest built);
-- a redeploy of the live commit is a new deployment (only active ones are deduplicated).
+- a redeploy of the live commit is a new deployment (only active ones are deduplicated);
+- a `push` is keyed on (project, ref, commit): a commit that already has a deployment that
+  did not fail or get cancelled (queued, running, live, superseded, an earlier live) returns
+  that deployment, so a late redelivery of an older push never supersedes a newer queued
+  commit; a failed or cancelled commit is retried only while no later-requested commit is
+  queued, running or deployed. `manual` and `rollback` always queue what they name.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from nanoscale.errors import Conflict, InvalidInput, NanoScaleError, NotFound
 from nanoscale.projects.models import Project
 
 RESOLVE_TIMEOUT_SECONDS = 20
+# A push for a commit whose deployments all ended like this may deploy it again.
+RETRYABLE_STATES = ("failed", "cancelled")
 
 
 def request_deployment(
@@ -66,6 +73,10 @@ def request_deployment(
     existing = active_for_commit(session, project.id, commit_sha)
     if existing is not None:
         return existing
+    if trigger == "push":
+        known = _known_push_target(session, project_id=project.id, ref=ref, commit_sha=commit_sha)
+        if known is not None:
+            return known
     deployment = Deployment(
         project_id=project.id,
         commit_sha=commit_sha,
@@ -95,6 +106,45 @@ def active_for_commit(session: Session, project_id: str, commit_sha: str) -> Dep
             Deployment.project_id == project_id, Deployment.active_sha == commit_sha
         )
     )
+
+
+def _known_push_target(
+    session: Session, *, project_id: str, ref: str, commit_sha: str
+) -> Deployment | None:
+    """A push for a commit NanoScale already handled (a redelivery, or the same push through
+    a second hook): its newest deployment that did not fail or get cancelled. For a commit
+    whose earlier deployments all failed, the newest of those when a later-requested commit
+    is queued, running or was deployed since: re-queuing the older commit would supersede or
+    replace the newer one. None when the push should queue a deployment."""
+    mine = list(
+        session.scalars(
+            select(Deployment)
+            .where(
+                Deployment.project_id == project_id,
+                Deployment.ref == ref,
+                Deployment.commit_sha == commit_sha,
+            )
+            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
+        )
+    )
+    if not mine:
+        return None
+    for deployment in mine:
+        if deployment.state not in RETRYABLE_STATES:
+            return deployment
+    first_requested = min(d.queued_at for d in mine)
+    newer = session.scalar(
+        select(Deployment.id)
+        .where(
+            Deployment.project_id == project_id,
+            Deployment.ref == ref,
+            Deployment.commit_sha != commit_sha,
+            Deployment.queued_at > first_requested,
+            Deployment.state.not_in(RETRYABLE_STATES),
+        )
+        .limit(1)
+    )
+    return mine[0] if newer is not None else None
 
 
 def supersede_older(session: Session, *, project_id: str, keep: Deployment) -> int:
