@@ -59,8 +59,8 @@ def test_project_logs_return_the_live_releases_latest_output_as_text(api: Api) -
 
     last_two = api.client.get(f"{url}?lines=2", headers=api.headers)
     assert last_two.text == "request /text-1\nrequest /text-2\n"
-    for bad in ("0", "100000", "many"):
-        assert api.client.get(f"{url}?lines={bad}", headers=api.headers).status_code == 422
+    for bad in ("lines=0", "lines=100000", "lines=many", "line=2", "lines=2&lines=5"):
+        assert api.client.get(f"{url}?{bad}", headers=api.headers).status_code == 422, bad
 
 
 def test_project_logs_stream_new_output_and_move_to_the_next_release(api: Api) -> None:

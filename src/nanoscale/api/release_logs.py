@@ -3,7 +3,8 @@
 Plain text: the last `lines` lines. With `Accept: text/event-stream`: Server-Sent Events that
 follow the output: a `release` event (data: the deployment id now followed, empty when
 nothing runs), `output` events carrying text, and comment lines as keep-alives. The stream
-moves to the new release after a redeploy and ends if the project is deleted.
+moves to the new release after a redeploy and ends if the project is deleted. Unknown or
+repeated query parameters are refused (422).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
@@ -22,8 +23,22 @@ from nanoscale.deployments.release_logs import (
     release_output_stream,
     release_output_text,
 )
+from nanoscale.errors import InvalidInput
 
-router = APIRouter(tags=["deployments"])
+QUERY_PARAMETERS = frozenset({"lines"})
+
+
+def only_known_query(request: Request) -> None:
+    """A mistyped or repeated parameter (`?line=50`, `?lines=5&lines=9`) is an error rather
+    than silently the default or the last value."""
+    for name in request.query_params:
+        if name not in QUERY_PARAMETERS:
+            raise InvalidInput(f"unknown query parameter {name[:40]!r}", field=name[:40])
+        if len(request.query_params.getlist(name)) > 1:
+            raise InvalidInput(f"give {name} once", field=name)
+
+
+router = APIRouter(tags=["deployments"], dependencies=[Depends(only_known_query)])
 
 
 @router.get("/projects/{project_id}/logs", response_model=None)
