@@ -1,10 +1,13 @@
 """The deployment worker: claims queued deployments one project lease at a time and runs them.
 
-`run_once()` does one unit of work (tests call it directly); `start()` runs it in a loop in a
-daemon thread (the app lifespan does that when `worker_enabled`). On start the worker first
-repairs what a dead orchestrator left behind: running deployments without a live lease holder
-are marked failed (their build process group killed, a half-started release stopped) and their
-leases released; live releases are re-adopted by the runtime and their routes restored.
+`run_once()` does one unit of work (tests call it directly); `start()` runs it in a loop in
+`concurrency` daemon threads (the app lifespan does that when `worker_enabled`), so different
+projects build in parallel. Each thread has its own lease holder id: the lease is re-entrant
+for one holder, so threads sharing an id could run two deployments of one project at once.
+On start the worker first repairs what a dead orchestrator left behind: running deployments
+without a live lease holder are marked failed (their build processes killed, a half-started
+release stopped) and their leases released; live releases are re-adopted by the runtime and
+their routes restored.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from nanoscale.deployments.releases import (
 from nanoscale.deployments.runner import Runner
 from nanoscale.deployments.service import supersede_older
 from nanoscale.deployments.sql import changed
-from nanoscale.deployments.wakeup import wait_for_work, wake_workers
+from nanoscale.deployments.wakeup import generation, wait_for_work, wake_workers
 from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError
@@ -42,6 +45,9 @@ from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker")
 RECOVER_EVERY_SECONDS = 10.0
+# Deployments of different projects run at once, one per thread. A module constant until
+# settings grow `worker_concurrency`; `Worker(concurrency=...)` overrides it.
+WORKER_CONCURRENCY = 2
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,12 @@ class Claim:
 
 class Worker:
     def __init__(
-        self, ctx: AppContext, *, backends: Backends | None = None, holder: str | None = None
+        self,
+        ctx: AppContext,
+        *,
+        backends: Backends | None = None,
+        holder: str | None = None,
+        concurrency: int = WORKER_CONCURRENCY,
     ) -> None:
         self.ctx = ctx
         self.backends = backends or backends_for(ctx)
@@ -70,35 +81,43 @@ class Worker:
             url_allowed=settings.git_url_allowed,
         )
         self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder)
+        # One runner (and lease holder id) per thread; the first is `run_once()`'s.
+        self.runners = [self.runner] + [
+            Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, lease.new_holder_id())
+            for _ in range(max(1, concurrency) - 1)
+        ]
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._threads: list[threading.Thread] = []
 
     # -- one unit of work --------------------------------------------------------------------
 
-    def run_once(self) -> bool:
-        """Claim and run at most one deployment; True if one ran."""
-        claim = self.claim()
+    def run_once(self, runner: Runner | None = None) -> bool:
+        """Claim and run at most one deployment (as `runner`'s lease holder); True if one ran."""
+        runner = runner or self.runner
+        claim = self.claim(holder=runner.holder)
         if claim is None:
             return False
-        self.runner.run(claim.deployment_id)
+        runner.run(claim.deployment_id)
         return True
 
-    def claim(self) -> Claim | None:
+    def claim(self, *, holder: str | None = None) -> Claim | None:
+        holder = holder or self.holder
         for project_id in self._projects_with_queued():
             with session_scope(self.ctx.sessions) as session:
                 if not lease.acquire(
                     session,
                     project_id=project_id,
-                    holder=self.holder,
+                    holder=holder,
                     seconds=self.ctx.settings.lease_seconds,
                 ):
                     continue
                 deployment_id = self._claim_newest(session, project_id)
                 if deployment_id is None:
-                    lease.release(session, project_id=project_id, holder=self.holder)
+                    lease.release(session, project_id=project_id, holder=holder)
                     continue
                 lease.attach(
-                    session, project_id=project_id, holder=self.holder, deployment_id=deployment_id
+                    session, project_id=project_id, holder=holder, deployment_id=deployment_id
                 )
                 return Claim(project_id, deployment_id)
         return None
@@ -170,9 +189,13 @@ class Worker:
         held = lease.current(session, deployment.project_id)
         if held is None or held.deployment_id != deployment.id:
             return True
-        if held.holder == self.holder:
-            return deployment.id not in self.runner.current
+        own = self._own_runner(held.holder)
+        if own is not None:
+            return deployment.id not in own.current
         return held.expires_at < utcnow() or lease.holder_is_dead_local(held.holder)
+
+    def _own_runner(self, holder: str) -> Runner | None:
+        return next((r for r in self.runners if r.holder == holder), None)
 
     def _clean_up_orphan(self, deployment: Deployment) -> None:
         kill_build(deployment_id=deployment.id, pgid=deployment.build_pgid)
@@ -184,7 +207,7 @@ class Worker:
     def _drop_dead_leases(self, session: Session) -> None:
         grace = utcnow() - timedelta(seconds=1)
         for held in session.scalars(select(ProjectLease)):
-            if held.holder != self.holder and (
+            if self._own_runner(held.holder) is None and (
                 held.expires_at < grace or lease.holder_is_dead_local(held.holder)
             ):
                 lease.release(session, project_id=held.project_id, holder=held.holder)
@@ -220,9 +243,14 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run the loop in a thread; it first repairs what a previous orchestrator left."""
-        self._thread = threading.Thread(target=self._loop, name="ns-worker", daemon=True)
-        self._thread.start()
+        """Run the loop in one thread per runner; the first repairs what a previous
+        orchestrator left before any of them claims work."""
+        self._threads = [
+            threading.Thread(target=self._loop, args=(i,), name=f"ns-worker-{i}", daemon=True)
+            for i in range(len(self.runners))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _start_up(self) -> None:
         for step in (self.recover, self.restore_releases):
@@ -233,23 +261,31 @@ class Worker:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
-        self.runner.interrupt(
-            PlatformError(
-                "the orchestrator stopped during this deployment", code="orchestrator_stopped"
-            )
+        reason = PlatformError(
+            "the orchestrator stopped during this deployment", code="orchestrator_stopped"
         )
+        for runner in self.runners:
+            runner.interrupt(reason)
         wake_workers()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _loop(self) -> None:
-        self._start_up()
+    def _loop(self, index: int) -> None:
+        if index == 0:
+            self._start_up()
+            self._started.set()
+        else:  # claim nothing before recovery has run
+            while not self._started.wait(0.1) and not self._stopping.is_set():
+                pass
+        runner = self.runners[index]
         last_recover = time.monotonic()
 
         while not self._stopping.is_set():
+            seen = generation()
             try:
-                ran = self.run_once()
-                if time.monotonic() - last_recover > RECOVER_EVERY_SECONDS:
+                ran = self.run_once(runner)
+                if index == 0 and time.monotonic() - last_recover > RECOVER_EVERY_SECONDS:
                     self.recover()
                     self.backends.proxy.ensure_config()
                     last_recover = time.monotonic()
@@ -257,7 +293,7 @@ class Worker:
                 log.exception("deploy.worker_error")
                 ran = False
             if not ran:
-                wait_for_work(self.ctx.settings.worker_poll_seconds)
+                wait_for_work(self.ctx.settings.worker_poll_seconds, since=seen)
 
 
 def start_worker(ctx: AppContext) -> Worker:
