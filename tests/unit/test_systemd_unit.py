@@ -83,7 +83,7 @@ def test_env_file_escapes_values_for_systemd(tmp_path: Path) -> None:
 
 def test_unit_names_are_safe_and_distinct_per_release(tmp_path: Path) -> None:
     spec = make_spec(tmp_path)
-    assert unit_name(spec) == "nanoscale-my-blog-d42.service"
+    assert unit_name(spec) == "nanoscale-release-my-blog-d42.service"
 
 
 @pytest.mark.skipif(

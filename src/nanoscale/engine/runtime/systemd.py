@@ -2,6 +2,12 @@
 `systemctl`. systemd supervises (Restart=on-failure), keeps the process tree in the unit's
 cgroup (so a stop leaves no orphan), and keeps releases running across orchestrator restarts.
 Needs root: units go to /etc/systemd/system and env files are root-only.
+
+Units are named `nanoscale-release-<project>-<deployment id>.service`; `adopt()` removes only
+units under that prefix, so an operator's own `nanoscale-*` units are never stopped. Units
+named before the prefix existed (`nanoscale-<project>-<id>.service`) are adopted through the
+handle recorded in the database and keep running under their name. `start --no-block` returns
+before the unit runs: a unit still `activating` counts as running (the health check decides).
 """
 
 from __future__ import annotations
@@ -13,12 +19,20 @@ from pathlib import Path
 
 from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.spawn import RESERVED_VARS
-from nanoscale.engine.runtime.systemd_unit import render_env_file, render_unit, unit_name
+from nanoscale.engine.runtime.systemd_unit import (
+    UNIT_PREFIX,
+    render_env_file,
+    render_unit,
+    unit_name,
+)
 from nanoscale.engine.runtime.users import give_tree_to, lookup
 from nanoscale.errors import PlatformError
 
 STATIC_REF = "static"
-UNIT_GLOB = "nanoscale-*.service"
+UNIT_GLOB = f"{UNIT_PREFIX}*.service"
+ANY_UNIT_RE = re.compile(r"nanoscale-[A-Za-z0-9_-]+\.service")  # ours, with or without prefix
+# `is-active` states of a unit that is running or on its way there.
+ALIVE_STATES = frozenset({"active", "activating", "reloading"})
 
 
 class SystemdRuntime:
@@ -64,11 +78,15 @@ class SystemdRuntime:
         for path in self._unit_dir.glob(UNIT_GLOB):
             if path.name not in wanted:
                 self._remove(path.name)
+        recorded = {h.deployment_id: h.ref for h in handles}
         adopted = []
         for spec in specs:
             name = unit_name(spec) if spec.start_command and spec.static_root is None else None
+            legacy = recorded.get(spec.deployment_id, "")
             if name and self._active(name):
                 adopted.append(_handle(spec, name))
+            elif name and ANY_UNIT_RE.fullmatch(legacy) and self._active(legacy):
+                adopted.append(_handle(spec, legacy))  # named before UNIT_PREFIX existed
             else:
                 adopted.append(self.start(spec))
         return adopted
@@ -89,7 +107,7 @@ class SystemdRuntime:
         return path
 
     def _remove(self, name: str) -> None:
-        if not re.fullmatch(r"nanoscale-[A-Za-z0-9_-]+\.service", name):
+        if not ANY_UNIT_RE.fullmatch(name):
             raise ValueError(f"not a NanoScale unit: {name!r}")
         self._ctl("stop", name, check=False)
         (self._unit_dir / name).unlink(missing_ok=True)
@@ -97,7 +115,15 @@ class SystemdRuntime:
         self._ctl("daemon-reload")
 
     def _active(self, name: str) -> bool:
-        return self._ctl("is-active", "--quiet", name, check=False) == 0
+        """Running, or still starting (`--no-block` start): `is-active` prints the state."""
+        result = subprocess.run(
+            [self._systemctl, "is-active", name],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        return result.stdout.strip() in ALIVE_STATES
 
     def _ctl(self, *args: str, check: bool = True) -> int:
         result = subprocess.run(

@@ -29,10 +29,15 @@ HARDENING = (
 )
 
 
+# Only units under this prefix are NanoScale's to remove: an operator's own `nanoscale-*`
+# units (the orchestrator's service itself, say) are never touched.
+UNIT_PREFIX = "nanoscale-release-"
+
+
 def unit_name(spec: ReleaseSpec) -> str:
     slug = re.sub(r"[^a-z0-9-]+", "-", spec.project_name.lower()).strip("-")[:40] or "project"
     release = re.sub(r"[^A-Za-z0-9_-]+", "-", spec.deployment_id)
-    return f"nanoscale-{slug}-{release}.service"
+    return f"{UNIT_PREFIX}{slug}-{release}.service"
 
 
 def _quote_exec_arg(text: str) -> str:
