@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     git_allowed_hosts: Annotated[list[str], NoDecode] = ["github.com"]
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Host names (besides the public URL's, NANOSCALE_HOST's and loopback) requests may name.
+    allowed_hosts: Annotated[list[str], NoDecode] = []
+    # Proxies whose X-Forwarded-For/-Proto is believed; nobody's by default.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     session_idle_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_absolute_seconds: int = Field(default=30 * 24 * 3600, ge=60)
@@ -97,11 +101,23 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
-    @field_validator("git_allowed_hosts", mode="before")
+    @field_validator("git_allowed_hosts", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)"
+                ) from None
         return value
 
     @field_validator("public_base_url")

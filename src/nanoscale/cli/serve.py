@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 import uvicorn
 
@@ -10,6 +12,28 @@ from nanoscale.cli.common import settings_or_exit
 from nanoscale.context import build_context
 from nanoscale.db.migrate import upgrade
 from nanoscale.errors import NanoScaleError
+from nanoscale.settings import Settings
+
+SHUTDOWN_GRACE_SECONDS = 5
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's keyword arguments for these settings (shared with the tests).
+
+    X-Forwarded-For/-Proto are believed only from NANOSCALE_TRUSTED_PROXIES: uvicorn's default
+    trusts loopback, where every local process (deployed apps included) could choose the
+    client address the login throttle and the audit log see."""
+    trusted = settings.trusted_proxies
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": list(trusted),
+        # Log streams (a release's output) never end by themselves: do not wait on them.
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+    }
 
 
 def serve() -> None:
@@ -24,5 +48,5 @@ def serve() -> None:
     app = create_app(settings, context=ctx)
     url = f"http://{settings.host}:{settings.port}"
     typer.echo(f"NanoScale {app.version} is running at {url}  (Ctrl+C to stop)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(app, **uvicorn_options(settings))
     ctx.close()
