@@ -17,6 +17,7 @@ from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited
+from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
@@ -92,6 +93,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
+    # The last added runs first: log every request, refuse foreign hosts, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -13,16 +13,34 @@ from nanoscale.logs import get_logger
 log = get_logger("nanoscale.http")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-def _error_body(code: str, message: str) -> bytes:
+def error_body(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
 
 
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """A complete JSON error response in the API's shape, sent before any app code ran."""
+    await _send(send, status, b"application/json", error_body(code, message))
+
+
+async def _send(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TOO_LARGE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Request too large · NanoScale</title></head>
+<body><h1>Request too large</h1><p>{message}. <a href="/">Back to the dashboard</a></p></body>
+</html>
+"""
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes` with 413, whether declared or streamed (chunked)."""
+    """Refuse bodies over `max_bytes` with 413, whether declared or streamed (chunked).
+
+    A streamed body is read (up to the limit) before the app runs and then replayed to it:
+    an error raised from inside `receive()` would be swallowed by the framework's body
+    parsing and turned into a 400. API paths get the JSON error, pages a small HTML one."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -34,42 +52,47 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, send)
             return
-        seen = 0
-        response_started = False
+        buffered = await self._read_body(receive)
+        if buffered is None:
+            await self._reject(scope, send)
+            return
+        replayed = False
 
-        async def limited_receive() -> Message:
-            nonlocal seen
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:  # later calls: disconnect notifications from the server
+                return await receive()
+            replayed = True
+            return buffered
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, receive: Receive) -> Message | None:
+        """The whole body as one message, or None when it exceeds the limit. A disconnect
+        before the end is passed on as is (the app then sees the client gone)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return message
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not response_started:
-                await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        body = _error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        message = f"request body exceeds {self.max_bytes} bytes"
+        if str(scope.get("path", "")).startswith("/api"):
+            await send_error(send, 413, "payload_too_large", message)
+            return
+        page = _TOO_LARGE_PAGE.format(message=message).encode()
+        await _send(send, 413, b"text/html; charset=utf-8", page)
 
 
 class RequestLogMiddleware:

@@ -3,8 +3,10 @@
 Two independent checks, both required: the per-session token (sent back in the
 `X-CSRF-Token` header or a `csrf_token` form field) and the request's Origin (or, without
 one, its Referer), which must be this orchestrator: the public base URL or the URL the
-request itself was addressed to. Bearer-token requests need neither (browsers never attach
-them on their own).
+request itself was addressed to. The latter is built from the Host header, which
+`host_check.HostCheckMiddleware` has already limited to our own host names before any route
+runs, so both expected origins are allowed origins: a DNS-rebound name never gets here.
+Bearer-token requests need neither (browsers never attach them on their own).
 """
 
 from __future__ import annotations

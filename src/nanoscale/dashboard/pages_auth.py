@@ -110,10 +110,13 @@ def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
         message = exc.message
         if isinstance(exc, RateLimited):
             message = f"too many failed attempts; try again in {exc.retry_after} seconds"
-        return _pre_session_page(
+        page = _pre_session_page(
             request, ctx, "auth/login.html", exc.status, username=username, next=target,
             errors={"_form": message},
         )  # fmt: skip
+        if isinstance(exc, RateLimited):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     response = redirect(target)
     _start_session(response, result, ctx.settings)
     return response
