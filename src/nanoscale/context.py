@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nanoscale.crypto import KeyRing, ensure_key_file, read_key_file
 from nanoscale.db.engine import make_engine, make_session_factory
+from nanoscale.db.files import prepare_data_dir, prepare_sqlite_file
 from nanoscale.errors import ConfigError
 from nanoscale.settings import Settings
 
@@ -47,7 +48,8 @@ def load_keyring(settings: Settings) -> KeyRing:
 
 
 def build_context(settings: Settings) -> AppContext:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
+    prepare_sqlite_file(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     return AppContext(
         settings=settings,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nanoscale.crypto import KeyRing, read_key_file
 from nanoscale.db.engine import make_engine
+from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import Settings, load_settings
@@ -101,6 +102,21 @@ def check_database(settings: Settings) -> Finding:
     return _ok("database", f"reachable, migrated to {head}")
 
 
+def check_private_files(settings: Settings) -> Finding:
+    """The SQLite database (password hashes, sessions) and the key file are ours alone."""
+    candidates = [sqlite_path(settings.resolved_database_url)]
+    if settings.secret_key is None:
+        candidates.append(settings.resolved_secret_key_file)
+    exposed = [p for p in candidates if p is not None and p.exists() and readable_by_others(p)]
+    if exposed:
+        names = " ".join(str(p) for p in exposed)
+        return _problem(
+            "file permissions", f"readable by other users: {names}",
+            f"chmod 600 {names} (and the database's -wal/-shm files)",
+        )  # fmt: skip
+    return _ok("file permissions", "database and key file readable by NanoScale only")
+
+
 def check_git(_settings: Settings) -> Finding:
     git = shutil.which("git")
     if git is None:
@@ -155,7 +171,8 @@ def _which_admin(tool: str) -> bool:
 
 
 CHECKS: tuple[Callable[[Settings], Finding], ...] = (
-    check_secret_key, check_data_dir, check_database, check_git, check_proxy, check_runtime,
+    check_secret_key, check_data_dir, check_database, check_private_files, check_git,
+    check_proxy, check_runtime,
 )  # fmt: skip
 
 
