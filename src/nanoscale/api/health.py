@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from nanoscale import __version__
 from nanoscale.api.deps import get_context
 from nanoscale.context import AppContext
+from nanoscale.db.engine import ping
 
 router = APIRouter(tags=["health"])
 
@@ -24,12 +23,7 @@ class HealthOut(BaseModel):
 
 @router.get("/health", response_model=HealthOut)
 def health(ctx: Annotated[AppContext, Depends(get_context)]) -> HealthOut:
-    try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError:
-        database = "unavailable"
+    database = "ok" if ping(ctx.engine) else "unavailable"
     return HealthOut(
         status="ok" if database == "ok" else "degraded", version=__version__, database=database
     )
