@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 from nanoscale.crypto import KeyRing
 from nanoscale.deployments.models import Deployment
 from nanoscale.engine.pipeline import (
-    STATIC_REF,
     ProjectPaths,
     ReleaseJob,
     route_for,
     spec_for,
 )
 from nanoscale.engine.proxy.base import Route, project_hosts
-from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
+from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.users import project_user_name
 from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import read_env_vars

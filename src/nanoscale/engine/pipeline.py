@@ -19,11 +19,10 @@ from nanoscale.engine.credentials import CredentialProvider
 from nanoscale.engine.fetch import CommitInfo, FetchContext, fetch_commit
 from nanoscale.engine.health import wait_healthy
 from nanoscale.engine.proxy.base import Proxy, Route
-from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec, Runtime
+from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.users import Account, give_tree_to
 from nanoscale.errors import UserCodeError
 
-STATIC_REF = "static"
 BUILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+# The handle ref of a static site: served by the proxy from the release directory, no process.
+STATIC_REF = "static"
+
 
 @dataclass(frozen=True)
 class ReleaseSpec:

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nanoscale.engine.runtime import procfs, spawn
-from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
+from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.users import Account, check_reachable, give_tree_to, lookup
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
 
-STATIC_REF = "static"
 log = get_logger("nanoscale.runtime")
 POLL_SECONDS = 0.1
 

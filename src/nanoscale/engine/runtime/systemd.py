@@ -17,7 +17,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec
+from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.spawn import RESERVED_VARS
 from nanoscale.engine.runtime.systemd_unit import (
     UNIT_PREFIX,
@@ -28,7 +28,6 @@ from nanoscale.engine.runtime.systemd_unit import (
 from nanoscale.engine.runtime.users import give_tree_to, lookup
 from nanoscale.errors import PlatformError
 
-STATIC_REF = "static"
 UNIT_GLOB = f"{UNIT_PREFIX}*.service"
 ANY_UNIT_RE = re.compile(r"nanoscale-[A-Za-z0-9_-]+\.service")  # ours, with or without prefix
 # `is-active` states of a unit that is running or on its way there.
