@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
-from nanoscale.deployments.actions import deploy_new_project, teardown_project
+from nanoscale.deployments.actions import create_and_deploy_project, delete_project_and_teardown
 from nanoscale.deployments.status import project_state
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
@@ -68,8 +68,7 @@ def project_out(project: Project, *, db: Session, ctx: AppContext) -> ProjectOut
 def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> ProjectCreated:
-    project = service.create_project(db, ctx=ctx, owner=user, data=body, ip=ip)
-    deployment = deploy_new_project(db, ctx=ctx, project=project, user=user)
+    project, deployment = create_and_deploy_project(db, ctx=ctx, owner=user, data=body, ip=ip)
     out = project_out(project, db=db, ctx=ctx)
     return ProjectCreated(**out.model_dump(), deployment_id=deployment.id)
 
@@ -105,5 +104,4 @@ def update_project(
 def delete_project(
     project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:
-    teardown_project(db, ctx=ctx, user=user, project_id=project_id)  # releases, routes, files
-    service.delete_project(db, ctx=ctx, user=user, project_id=project_id, ip=ip)
+    delete_project_and_teardown(db, ctx=ctx, user=user, project_id=project_id, ip=ip)

@@ -99,9 +99,7 @@ def delete(
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
-    # Stop releases, remove the route and files first (as the API does), then the row.
-    actions.teardown_project(db, ctx=ctx, user=info.user, project_id=project_id)
-    projects.delete_project(
+    actions.delete_project_and_teardown(
         db, ctx=ctx, user=info.user, project_id=project_id, ip=client_ip(request)
     )
     return redirect("/projects?deleted=1")

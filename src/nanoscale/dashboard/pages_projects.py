@@ -54,10 +54,9 @@ def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: For
     values = forms.form_values(form)
     try:
         data = forms.project_create(values, forms.env_patch(form, new_project=True))
-        project = projects.create_project(
+        project, _ = actions.create_and_deploy_project(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )
-        actions.deploy_new_project(db, ctx=ctx, project=project, user=info.user)
     except NanoScaleError as exc:
         db.rollback()
         return _new_page(request, values, forms.errors_for(exc), exc.status)

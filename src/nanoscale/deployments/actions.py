@@ -30,18 +30,37 @@ from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.engine.runtime.users import remove_project_user
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
+from nanoscale.projects import service as projects_service
 from nanoscale.projects.models import Project
+from nanoscale.projects.schemas import ProjectCreate
 from nanoscale.projects.service import get_project
 
 log = get_logger("nanoscale.deployments")
 CANCEL_WAIT_SECONDS = 20.0
 
 
+def create_and_deploy_project(
+    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+) -> tuple[Project, Deployment]:
+    """Create a project and request its first deployment (the branch head, trigger `create`):
+    what the API and the dashboard do on "create"."""
+    project = projects_service.create_project(session, ctx=ctx, owner=owner, data=data, ip=ip)
+    return project, deploy_new_project(session, ctx=ctx, project=project, user=owner)
+
+
+def delete_project_and_teardown(
+    session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
+) -> None:
+    """Tear the project down (cancel its work, stop its releases, remove its route, files and
+    system user), then delete its row: what the API and the dashboard do on "delete"."""
+    teardown_project(session, ctx=ctx, user=user, project_id=project_id)
+    projects_service.delete_project(session, ctx=ctx, user=user, project_id=project_id, ip=ip)
+
+
 def deploy_new_project(
     session: Session, *, ctx: AppContext, project: Project, user: User
 ) -> Deployment:
     """The first deployment of a freshly created project (branch head, trigger `create`)."""
-    _end_transaction_before_network(session)
     return service.request_deployment(
         session,
         project=project,
@@ -57,8 +76,6 @@ def redeploy(
 ) -> Deployment:
     """A manual redeploy: of `commit_sha`, or of the branch head resolved now."""
     project = get_project(session, user=user, project_id=project_id)
-    if commit_sha is None:
-        _end_transaction_before_network(session)
     return service.request_deployment(
         session,
         project=project,
@@ -67,12 +84,6 @@ def redeploy(
         correlation={"user_id": user.id},
         credentials=project_credentials(project, keyring=ctx.keyring),
     )
-
-
-def _end_transaction_before_network(session: Session) -> None:
-    """Commit before `git ls-remote`: on SQLite an open transaction holds the database's write
-    lock, which the worker's heartbeats need while the remote answers."""
-    session.commit()
 
 
 def rollback(session: Session, *, user: User, project_id: str, deployment_id: str) -> Deployment:

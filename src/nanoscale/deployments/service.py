@@ -50,15 +50,21 @@ def request_deployment(
 ) -> Deployment:
     """Queue a deployment of `commit_sha` (or of `ref`'s current head, resolved with
     `git ls-remote` through `credentials`). Returns the queued (or existing) deployment; a
-    head that cannot be resolved yields a deployment recorded as failed, with the reason."""
+    head that cannot be resolved yields a deployment recorded as failed, with the reason.
+
+    Resolving a head commits the session first (the caller's pending work included) and runs
+    `git ls-remote` outside any transaction: on SQLite an open transaction holds the
+    database's write lock, which the workers' heartbeats need while the remote answers."""
     if trigger not in TRIGGERS:
         raise InvalidInput(f"unknown trigger {trigger!r}", field="trigger")
     ref = ref or project.branch
     correlation = dict(correlation or {})
     if commit_sha is None:
+        url = project.repo_url
+        session.commit()  # no transaction (no lock) across the network call
         try:
             commit_sha = resolve_ref(
-                url=project.repo_url,
+                url=url,
                 ref=ref,
                 credentials=credentials or NoCredentials(),
                 timeout=RESOLVE_TIMEOUT_SECONDS,
