@@ -142,3 +142,44 @@ def test_redeploy_while_caddy_is_down_fails_and_repair_restores_the_old_release(
     assert (served.status_code, served.text) == (200, f"v1 {v1}\n")
     live = deploy_caddy.live(project)
     assert live is not None and live.id == first
+
+
+def test_static_site_linking_to_a_host_file_fails_and_caddy_never_serves_it(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, good = deploy_caddy.repo("leaky", "static")
+    project = deploy_caddy.project(repo, name="leaky", start_command=None, **STATIC_APP)
+    deploy_caddy.request(project, good)
+    deploy_caddy.run_until_idle()
+    leaky = repo.commit(
+        {
+            "build.sh": "mkdir -p dist; echo hi > dist/index.html; "
+            "ln -s index.html dist/alias.html; ln -s /etc/passwd dist/passwd.txt\n"
+        }
+    )
+
+    deployment_id = deploy_caddy.request(project, leaky)
+    deploy_caddy.run_until_idle()
+
+    failed = deploy_caddy.deployment(deployment_id)
+    assert (failed.state, failed.error_code) == ("failed", "static_symlink_outside")
+    assert failed.error_responsibility == "user"
+    assert "passwd.txt" in (failed.error_message or "")
+    leaked = caddy.get("leaky.localhost", "/passwd.txt")
+    assert leaked.status_code == 404 and "root:" not in leaked.text
+    assert f"v1 {good}" in caddy.get("leaky.localhost", "/index.html").text
+
+
+def test_static_site_may_link_inside_its_output_directory(
+    deploy_caddy: DeployHarness, caddy: CaddyInstance
+) -> None:
+    repo, _ = deploy_caddy.repo("linked", "static")
+    sha = repo.commit(
+        {"build.sh": "mkdir -p dist; echo hi > dist/index.html; ln -s index.html dist/alias.html\n"}
+    )
+    project = deploy_caddy.project(repo, name="linked", start_command=None, **STATIC_APP)
+    deployment_id = deploy_caddy.request(project, sha)
+    deploy_caddy.run_until_idle()
+
+    assert deploy_caddy.deployment(deployment_id).state == "live"
+    assert caddy.get("linked.localhost", "/alias.html").text == "hi\n"

@@ -21,6 +21,7 @@ from nanoscale.engine.health import wait_healthy
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.engine.static_root import check_static_root
 from nanoscale.errors import UserCodeError
 
 BUILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -248,6 +249,7 @@ class Pipeline:
                     f"the build produced no output_directory {job.output_directory!r}",
                     code="output_missing",
                 )
+            check_static_root(spec.static_root)  # no link may publish a host file
             return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
         if not job.start_command:
             raise UserCodeError(
