@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class FetchContext:
     url_allowed: Callable[[str], bool]
     timeout: float = 600
     log: Callable[[str], None] = lambda _text: None
+    cancel: threading.Event | None = None  # set: the running transfer is killed (Cancelled)
 
 
 def resolve_ref(*, url: str, ref: str, credentials: CredentialProvider, timeout: float = 60) -> str:
@@ -111,6 +113,7 @@ def _fetch_into(
             env=env,
             timeout=ctx.timeout,
             secrets=secrets,
+            cancel=ctx.cancel,
         )
         _checkout(store, sha, dest, env, Path(home))
         _prune_refs(store, env)

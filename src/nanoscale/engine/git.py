@@ -3,7 +3,8 @@
 The credential reaches git as `http.<url>.extraHeader` set by GIT_CONFIG_COUNT/KEY/VALUE
 variables: never in the URL, argv, `.git/config` or our logs. Config from the system, the
 user's HOME and inherited credential helpers is ignored; prompts are disabled; slow transfers
-abort. Redirects are never followed (`http.followRedirects=false`): git would replay the
+abort; each git runs in its own session so a timeout or a cancel ends it and its helpers at
+once. Redirects are never followed (`http.followRedirects=false`): git would replay the
 `extraHeader` Authorization to whatever host a redirect names, and would bypass the host
 allowlist checked on the configured URL.
 """
@@ -14,15 +15,21 @@ import base64
 import os
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from nanoscale.engine.build import Cancelled
 from nanoscale.engine.credentials import CredentialProvider, GitCredentials
+from nanoscale.engine.runtime.kill import kill_tree
 from nanoscale.errors import NanoScaleError, PlatformError, UserCodeError
 from nanoscale.logs import redact_text
 
 LOW_SPEED_BYTES = 1000
 LOW_SPEED_SECONDS = 30
+POLL_SECONDS = 0.1  # how often a running git checks for cancellation
+STOP_GRACE_SECONDS = 1.0
 REDIRECT_STATUS_RE = re.compile(r"returned error: 30[1-8]\b")
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
@@ -85,23 +92,42 @@ def run_git(
     timeout: float = 600,
     secrets: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            env={**env, **(extra_env or {})},
-            cwd=cwd,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise PlatformError(
-            f"git {args[0]} did not finish within {int(timeout)}s", code="git_timeout"
-        ) from None
-    if done.returncode != 0:
-        raise classify_git_failure(scrub(done.stderr.decode(errors="replace"), secrets), args[0])
-    return done.stdout.decode(errors="replace")
+    """Run git in its own session; on timeout or `cancel` its whole group (git and its
+    remote helpers) is killed at once rather than left to finish the transfer."""
+    proc = subprocess.Popen(
+        ["git", *args],
+        env={**env, **(extra_env or {})},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=POLL_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                _stop(proc)
+                raise Cancelled("the deployment was cancelled") from None
+            if time.monotonic() >= deadline:
+                _stop(proc)
+                raise PlatformError(
+                    f"git {args[0]} did not finish within {int(timeout)}s", code="git_timeout"
+                ) from None
+    if proc.returncode != 0:
+        raise classify_git_failure(scrub(stderr.decode(errors="replace"), secrets), args[0])
+    return stdout.decode(errors="replace")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    kill_tree(pgid=proc.pid, marker=None, grace=STOP_GRACE_SECONDS)
+    proc.kill()  # the leader, should it have ignored SIGTERM
+    proc.communicate()
 
 
 def classify_git_failure(stderr: str, what: str) -> NanoScaleError:

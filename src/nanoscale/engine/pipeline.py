@@ -164,6 +164,7 @@ class Pipeline:
                 url_allowed=self.url_allowed,
                 timeout=self.limits.fetch_timeout,
                 log=log,
+                cancel=observer.control.cancel,
             ),
         )
         observer.commit_fetched(info)
