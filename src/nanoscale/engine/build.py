@@ -11,11 +11,12 @@ group and every marked process are killed (`kill.kill_tree`): a step that daemon
 
 from __future__ import annotations
 
+import codecs
+import os
 import subprocess
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from nanoscale.engine.runtime.users import Account
 from nanoscale.errors import NanoScaleError, UserCodeError
 
 TAIL_LINES = 20
+TAIL_CHARS = 4000  # of the log tail quoted in a failed build's error
+READ_BYTES = 65_536  # output is read in chunks: a huge line without newline is never whole
 
 
 class Cancelled(NanoScaleError):
@@ -69,7 +72,7 @@ def _run_one(
     *,
     marker: kill.Marker,
 ) -> None:
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    tail = _Tail()
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=spec.workdir,
@@ -104,7 +107,7 @@ def _run_one(
         )
     if proc.returncode != 0:
         raise UserCodeError(
-            f"{label} command failed with exit code {proc.returncode}:\n" + "".join(tail),
+            f"{label} command failed with exit code {proc.returncode}:\n" + tail.text(),
             code=f"{label}_failed",
         )
 
@@ -122,9 +125,29 @@ def _wait(proc: subprocess.Popen[bytes], cancel: threading.Event, deadline: floa
     return "exited"
 
 
-def _pump(proc: subprocess.Popen[bytes], log: Callable[[str], None], tail: deque[str]) -> None:
+class _Tail:
+    """The last TAIL_LINES lines of the output, at most TAIL_CHARS characters."""
+
+    def __init__(self) -> None:
+        self._text = ""
+
+    def add(self, text: str) -> None:
+        self._text = (self._text + text)[-TAIL_CHARS:]
+
+    def text(self) -> str:
+        return "".join(self._text.splitlines(keepends=True)[-TAIL_LINES:])
+
+
+def _pump(proc: subprocess.Popen[bytes], log: Callable[[str], None], tail: _Tail) -> None:
     assert proc.stdout is not None
-    for raw in iter(proc.stdout.readline, b""):
-        line = raw.decode(errors="replace")
-        tail.append(line)
-        log(line)
+    fd = proc.stdout.fileno()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := os.read(fd, READ_BYTES):
+        text = decoder.decode(chunk)
+        if text:
+            tail.add(text)
+            log(text)
+    rest = decoder.decode(b"", final=True)
+    if rest:
+        tail.add(rest)
+        log(rest)
