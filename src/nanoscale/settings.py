@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(default=2.0, ge=0)
     lease_seconds: float = Field(default=60, gt=0)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_concurrency: int = Field(default=2, ge=1, le=64)  # projects deployed at once
 
     @classmethod
     def settings_customise_sources(

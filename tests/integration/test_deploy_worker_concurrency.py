@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from nanoscale.deployments.worker import Worker
 from tests.support.deploy import DeployHarness
 
 
@@ -66,3 +68,14 @@ def test_one_project_still_runs_one_deployment_at_a_time(
         deploy.worker.stop()
 
     assert deploy.deployment(first).state == "live"
+
+
+def test_worker_concurrency_setting_gives_each_thread_its_own_lease_holder(
+    deploy: DeployHarness,
+) -> None:
+    settings = deploy.ctx.settings.model_copy(update={"worker_concurrency": 3})
+    worker = Worker(replace(deploy.ctx, settings=settings), backends=deploy.worker.backends)
+
+    holders = [runner.holder for runner in worker.runners]
+    assert len(holders) == 3 and len(set(holders)) == 3
+    assert deploy.ctx.settings.worker_concurrency == 2  # the default

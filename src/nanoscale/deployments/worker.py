@@ -1,7 +1,7 @@
 """The deployment worker: claims queued deployments one project lease at a time and runs them.
 
 `run_once()` does one unit of work (tests call it directly); `start()` runs it in a loop in
-`concurrency` daemon threads (the app lifespan does that when `worker_enabled`), so different
+`worker_concurrency` daemon threads (the app lifespan does that when `worker_enabled`), so different
 projects build in parallel. Each thread has its own lease holder id: the lease is re-entrant
 for one holder, so threads sharing an id could run two deployments of one project at once.
 On start the worker first repairs what a dead orchestrator left behind: running deployments
@@ -45,9 +45,6 @@ from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker")
 RECOVER_EVERY_SECONDS = 10.0
-# Deployments of different projects run at once, one per thread. A module constant until
-# settings grow `worker_concurrency`; `Worker(concurrency=...)` overrides it.
-WORKER_CONCURRENCY = 2
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class Worker:
         *,
         backends: Backends | None = None,
         holder: str | None = None,
-        concurrency: int = WORKER_CONCURRENCY,
+        concurrency: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.backends = backends or backends_for(ctx)
@@ -84,7 +81,7 @@ class Worker:
         # One runner (and lease holder id) per thread; the first is `run_once()`'s.
         self.runners = [self.runner] + [
             Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, lease.new_holder_id())
-            for _ in range(max(1, concurrency) - 1)
+            for _ in range(max(1, concurrency or settings.worker_concurrency) - 1)
         ]
         self._stopping = threading.Event()
         self._started = threading.Event()
