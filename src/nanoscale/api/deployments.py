@@ -7,7 +7,7 @@ sends `Accept: text/event-stream`: one `log` event per chunk (its id is the resu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,9 +16,11 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
+from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
 from nanoscale.deployments import actions
 from nanoscale.deployments.logs import follow_log
 from nanoscale.deployments.models import Deployment
+from nanoscale.deployments.pacing import Idle
 
 router = APIRouter(tags=["deployments"])
 
@@ -154,14 +156,15 @@ def deployment_logs(
     return StreamingResponse(
         _sse(follow_log(ctx.sessions, deployment_id, after_id=after)),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=SSE_HEADERS,
     )
 
 
-def _sse(events: Iterator[tuple[int, str] | tuple[None, str]]) -> Iterator[str]:
-    for chunk_id, text in events:
+async def _sse(
+    events: Iterator[tuple[int, str] | tuple[None, str] | Idle],
+) -> AsyncIterator[str]:
+    async for chunk_id, text in paced(events):
         if chunk_id is None:
-            yield f"event: end\ndata: {text}\n\n"
+            yield sse_event("end", text)
             return
-        data = "\n".join(f"data: {line}" for line in text.split("\n"))
-        yield f"id: {chunk_id}\nevent: log\n{data}\n\n"
+        yield sse_event("log", text, event_id=chunk_id)

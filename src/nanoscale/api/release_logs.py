@@ -9,13 +9,15 @@ repeated query parameters are refused (422).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
+from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
+from nanoscale.deployments.pacing import Idle
 from nanoscale.deployments.release_logs import (
     DEFAULT_LINES,
     MAX_LINES,
@@ -56,18 +58,12 @@ def project_logs(
         return PlainTextResponse(text)
     events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
     db.commit()  # the stream polls with its own sessions; free this one now
-    return StreamingResponse(
-        _sse(events),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def _sse(events: Iterator[ReleaseEvent]) -> Iterator[str]:
-    for event in events:
+async def _sse(events: Iterator[ReleaseEvent | Idle]) -> AsyncIterator[str]:
+    async for event in paced(events):
         if event.kind == "keepalive":
             yield ": keep-alive\n\n"
-            continue
-        text = event.data.replace("\r\n", "\n").replace("\r", "\n")  # SSE splits on \r too
-        data = "\n".join(f"data: {line}" for line in text.split("\n"))
-        yield f"event: {event.kind}\n{data}\n\n"
+        else:
+            yield sse_event(event.kind, event.data)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import FINAL_STATES, Deployment, DeploymentLogChunk
+from nanoscale.deployments.pacing import IDLE, Idle
 from nanoscale.engine.git import scrub
 from nanoscale.errors import NanoScaleError
 from nanoscale.logs import get_logger
@@ -192,10 +193,10 @@ def log_text(session: Session, deployment_id: str) -> str:
 
 
 def follow_log(
-    sessions: sessionmaker[Session], deployment_id: str, *, after_id: int = 0, poll: float = 0.25
-) -> Iterator[tuple[int, str] | tuple[None, str]]:
+    sessions: sessionmaker[Session], deployment_id: str, *, after_id: int = 0
+) -> Iterator[tuple[int, str] | tuple[None, str] | Idle]:
     """Yield (chunk id, text) as chunks arrive, then (None, final state) once the deployment
-    has finished and every chunk was sent."""
+    has finished and every chunk was sent; `IDLE` when a poll found nothing new."""
     while True:
         with session_scope(sessions) as session:
             state = session.scalar(select(Deployment.state).where(Deployment.id == deployment_id))
@@ -207,4 +208,4 @@ def follow_log(
             yield None, state or "deleted"
             return
         if not chunks:
-            time.sleep(poll)
+            yield IDLE

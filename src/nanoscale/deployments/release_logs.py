@@ -20,6 +20,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.log_tail import FileFollower, tail_lines
+from nanoscale.deployments.pacing import IDLE, Idle
 from nanoscale.deployments.releases import current_release, project_paths
 from nanoscale.projects.models import Project
 from nanoscale.projects.service import get_project
@@ -27,7 +28,6 @@ from nanoscale.settings import Settings
 
 DEFAULT_LINES = 200
 MAX_LINES = 2000
-POLL_SECONDS = 0.25
 RECHECK_SECONDS = 2.0  # how often a follower looks for a newer release
 KEEPALIVE_SECONDS = 15.0
 
@@ -56,7 +56,7 @@ def release_output_text(
 
 def release_output_stream(
     session: Session, *, ctx: AppContext, user: User, project_id: str, lines: int = DEFAULT_LINES
-) -> Iterator[ReleaseEvent]:
+) -> Iterator[ReleaseEvent | Idle]:
     """Checks access now, then follows the project's live release output (see `follow`)."""
     project = get_project(session, user=user, project_id=project_id)  # 404 unless visible
     return follow_release_output(
@@ -70,8 +70,7 @@ def follow_release_output(
     settings: Settings,
     project_id: str,
     lines: int = DEFAULT_LINES,
-    poll: float = POLL_SECONDS,
-) -> Iterator[ReleaseEvent]:
+) -> Iterator[ReleaseEvent | Idle]:
     """Endless while the project exists: the current release's last lines, then its new
     output; on a release switch, the new release's last lines and so on."""
     started, following = False, None
@@ -102,7 +101,7 @@ def follow_release_output(
         if time.monotonic() - idle_since >= KEEPALIVE_SECONDS:
             idle_since = time.monotonic()
             yield ReleaseEvent("keepalive", "")
-        time.sleep(poll)
+        yield IDLE
 
 
 def _current(sessions: sessionmaker[Session], project_id: str) -> tuple[bool, str | None]:
