@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by the JSON routes and the dashboard.
+"""FastAPI dependencies of the JSON routes. The ones the dashboard shares (context, database
+session, client address, session cookie) live in `nanoscale.web_deps` and are re-exported here.
 
 `current_user` accepts either `Authorization: Bearer <API token>` (no CSRF needed) or the
 `nanoscale_session` cookie, in which case unsafe methods must also pass the CSRF checks.
@@ -6,45 +7,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from nanoscale.accounts import service, tokens
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, check_csrf
 from nanoscale.accounts.models import User
-from nanoscale.accounts.service import LoginResult
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
-from nanoscale.context import AppContext
-from nanoscale.db.engine import session_scope
 from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
-from nanoscale.settings import Settings
 from nanoscale.strings import has_control_characters
+from nanoscale.web_deps import (
+    ClientIp,
+    Context,
+    DbSession,
+    clear_session_cookie,
+    client_ip,
+    get_context,
+    get_db,
+    set_session_cookie,
+)
+
+# Shared with the dashboard (see nanoscale.web_deps); re-exported for the API routes.
+__all__ = [
+    "AdminUser",
+    "Auth",
+    "ClientIp",
+    "Context",
+    "CurrentAuth",
+    "CurrentUser",
+    "DbSession",
+    "clear_session_cookie",
+    "client_ip",
+    "current_auth",
+    "current_user",
+    "get_context",
+    "get_db",
+    "presented_csrf_token",
+    "reject_control_characters",
+    "require_admin",
+    "set_session_cookie",
+]
 
 log = get_logger("nanoscale.api.auth")
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.context
-    return ctx
-
-
-def get_db(request: Request) -> Iterator[Session]:
-    """A session per request; commits when the handler returns without error."""
-    with session_scope(get_context(request).sessions) as session:
-        yield session
-
-
-# scope="function": commit (or roll back) before the response is sent, so a client never
-# sees success for a change that then fails to commit.
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
-Context = Annotated[AppContext, Depends(get_context)]
 
 
 def reject_control_characters(request: Request) -> None:
@@ -53,13 +63,6 @@ def reject_control_characters(request: Request) -> None:
     for value in request.path_params.values():
         if isinstance(value, str) and has_control_characters(value):
             raise NotFound("no such object")
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-ClientIp = Annotated[str, Depends(client_ip)]
 
 
 async def presented_csrf_token(request: Request) -> str | None:
@@ -134,21 +137,3 @@ def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
-
-
-def set_session_cookie(response: Response, *, settings: Settings, result: LoginResult) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        expires=result.session.expires_at,
-        path="/",
-        secure=settings.cookies_secure,
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def clear_session_cookie(response: Response, *, settings: Settings) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax"
-    )

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import service as accounts
-from nanoscale.api.deps import clear_session_cookie, client_ip, set_session_cookie
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     PRE_SESSION_COOKIE,
@@ -26,6 +25,7 @@ from nanoscale.dashboard.web import (
 )
 from nanoscale.errors import NanoScaleError, RateLimited
 from nanoscale.settings import Settings
+from nanoscale.web_deps import clear_session_cookie, client_ip, set_session_cookie
 
 router = APIRouter(route_class=DashboardRoute)
 

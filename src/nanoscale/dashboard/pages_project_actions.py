@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from nanoscale.api.deps import client_ip
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.project_view import load_project, settings_context
 from nanoscale.dashboard.templating import render
@@ -21,6 +20,7 @@ from nanoscale.dashboard.web import (
 from nanoscale.deployments import actions
 from nanoscale.errors import NanoScaleError
 from nanoscale.projects import service as projects
+from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from nanoscale.api.deps import client_ip
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
@@ -15,6 +14,7 @@ from nanoscale.deployments import service as deployments
 from nanoscale.deployments.status import project_state
 from nanoscale.errors import NanoScaleError
 from nanoscale.projects import service as projects
+from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import users
 from nanoscale.accounts.sessions import SessionInfo
-from nanoscale.api.deps import client_ip
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     DashboardRoute,
@@ -21,6 +20,7 @@ from nanoscale.dashboard.web import (
     redirect,
 )
 from nanoscale.errors import Forbidden, NanoScaleError
+from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 

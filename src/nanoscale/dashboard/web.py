@@ -16,10 +16,9 @@ from starlette.datastructures import FormData
 from nanoscale.accounts import service as accounts
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
-from nanoscale.api.deps import DbSession, get_context
-from nanoscale.context import AppContext
 from nanoscale.dashboard.templating import render
 from nanoscale.errors import NanoScaleError
+from nanoscale.web_deps import Context, DbSession
 
 # Login and setup happen before a session exists: their forms carry a token that must match
 # this cookie (double submit), on top of the Origin check.
@@ -27,7 +26,7 @@ PRE_SESSION_COOKIE = "nanoscale_form"
 
 # Commits before the response is sent, so a redirect never outruns its own write.
 Db = DbSession
-Ctx = Annotated[AppContext, Depends(get_context)]
+Ctx = Context
 
 
 class LoginRequired(Exception):

@@ -1,0 +1,59 @@
+"""Request dependencies shared by the JSON API and the dashboard: the app context, a database
+session per request, the client's address and the session cookie. Neither layer owns them, so
+neither imports the other for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from nanoscale.accounts.service import LoginResult
+from nanoscale.accounts.sessions import SESSION_COOKIE
+from nanoscale.context import AppContext
+from nanoscale.db.engine import session_scope
+from nanoscale.settings import Settings
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.context
+    return ctx
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session per request; commits when the handler returns without error."""
+    with session_scope(get_context(request).sessions) as session:
+        yield session
+
+
+# scope="function": commit (or roll back) before the response is sent, so a client never
+# sees success for a change that then fails to commit.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
+
+
+def set_session_cookie(response: Response, *, settings: Settings, result: LoginResult) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        expires=result.session.expires_at,
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, *, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax"
+    )
