@@ -10,10 +10,8 @@ from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
 from nanoscale.deployments import actions
-from nanoscale.deployments import service as deployments
-from nanoscale.deployments.status import project_state
+from nanoscale.deployments.status import project_summaries
 from nanoscale.errors import NanoScaleError
-from nanoscale.projects import service as projects
 from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -21,16 +19,7 @@ router = APIRouter(route_class=DashboardRoute)
 
 @router.get("/projects", response_class=HTMLResponse)
 def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
-    rows = []
-    for project in projects.list_projects(db, user=info.user):
-        latest = deployments.list_deployments(db, project_id=project.id, limit=1)
-        rows.append(
-            {
-                "project": project,
-                "commit_sha": latest[0].commit_sha if latest else None,
-                **project_state(db, project=project, ctx=ctx),
-            }
-        )
+    rows = project_summaries(db, user=info.user, ctx=ctx)
     notice = "Project deleted." if request.query_params.get("deleted") else None
     return render(request, "projects/list.html", nav="projects", rows=rows, notice=notice)
 
