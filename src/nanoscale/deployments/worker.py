@@ -45,6 +45,10 @@ from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker")
 RECOVER_EVERY_SECONDS = 10.0
+COMPONENT = "deploy_worker"  # where `start_worker` registers it in the app context
+# A loop that has not looked for work for this long (and runs nothing) counts as stuck; it
+# covers a slow recovery pass (proxy checks) on top of a few poll intervals.
+HEARTBEAT_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Worker:
         self._stopping = threading.Event()
         self._started = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.heartbeat_at: float | None = None  # time.monotonic() the loop last looked for work
 
     # -- one unit of work --------------------------------------------------------------------
 
@@ -268,6 +273,18 @@ class Worker:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
+    def is_alive(self) -> bool:
+        """Started, not stopping, every thread alive, and the loop either ticked within a few
+        poll intervals or is running a deployment (a long build ticks nothing)."""
+        threads = self._threads
+        if self._stopping.is_set() or not threads or not all(t.is_alive() for t in threads):
+            return False
+        if any(runner.current for runner in self.runners):
+            return True
+        grace = max(3 * self.ctx.settings.worker_poll_seconds, HEARTBEAT_GRACE_SECONDS)
+        beat = self.heartbeat_at
+        return beat is not None and time.monotonic() - beat <= grace
+
     def _loop(self, index: int) -> None:
         if index == 0:
             self._start_up()
@@ -279,6 +296,7 @@ class Worker:
         last_recover = time.monotonic()
 
         while not self._stopping.is_set():
+            self.heartbeat_at = time.monotonic()
             seen = generation()
             try:
                 ran = self.run_once(runner)
@@ -297,4 +315,11 @@ def start_worker(ctx: AppContext) -> Worker:
     """Recover, re-adopt live releases, then run the loop in a thread (the app lifespan)."""
     worker = Worker(ctx)
     worker.start()
+    ctx.components[COMPONENT] = worker
     return worker
+
+
+def registered_worker(ctx: AppContext) -> Worker | None:
+    """The worker `start_worker` started for this orchestrator, if any."""
+    worker = ctx.components.get(COMPONENT)
+    return worker if isinstance(worker, Worker) else None
