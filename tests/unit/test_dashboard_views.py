@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.datastructures import FormData
 
-from nanoscale.dashboard.forms import env_patch, form_values
+from nanoscale.dashboard.forms import env_patch, env_rows, form_values
 from nanoscale.dashboard.pages_auth import _safe_next
 from nanoscale.dashboard.views import deployment_row, deployment_steps
 from nanoscale.deployments.models import Deployment
@@ -91,3 +91,17 @@ def test_preset_fills_only_empty_commands_unless_the_browser_already_did() -> No
 )  # fmt: skip
 def test_login_redirects_only_to_same_site_paths(target: str, expected: str) -> None:
     assert _safe_next(target) == expected
+
+
+def test_env_rows_bring_back_typed_names_and_which_values_to_re_enter() -> None:
+    data = form(
+        ("env_key", "KEPT"), ("env_value", "new-secret"),
+        ("env_key", "API_URL"), ("env_value", "https://x"),
+        ("env_key", "EMPTY"), ("env_value", ""),
+        ("env_key", ""), ("env_value", "orphan"),
+        ("env_remove", "OLD"), ("env_remove", "UNKNOWN"),
+    )  # fmt: skip
+    rows = env_rows(data, existing=["KEPT", "OLD"])
+    assert rows.typed == ["API_URL", "EMPTY"]
+    assert rows.retype == {"KEPT", "API_URL"}
+    assert rows.removed == {"OLD"}

@@ -3,6 +3,8 @@ fields. Env var values only travel inward; nothing here puts a value into a page
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -43,6 +45,31 @@ def env_patch(form: FormData, *, new_project: bool = False) -> dict[str, str | N
         if isinstance(removed, str) and removed:
             patch[removed] = None
     return patch
+
+
+@dataclass(frozen=True)
+class EnvRows:
+    """The env var editor as submitted, to show again after an error: names only. Values are
+    never echoed back, so rows whose value was typed ask for it again."""
+
+    typed: list[str] = field(default_factory=list)  # new names, in the order typed
+    retype: set[str] = field(default_factory=set)  # names whose typed value must be re-entered
+    removed: set[str] = field(default_factory=set)  # existing names ticked for removal
+
+
+def env_rows(form: FormData, *, existing: Collection[str] = ()) -> EnvRows:
+    keys = [k.strip() if isinstance(k, str) else "" for k in form.getlist("env_key")]
+    vals = [v if isinstance(v, str) else "" for v in form.getlist("env_value")]
+    rows = EnvRows()
+    for key, value in zip(keys, vals, strict=False):
+        if key and key not in existing and key not in rows.typed:
+            rows.typed.append(key)
+        if key and value:
+            rows.retype.add(key)
+    for removed in form.getlist("env_remove"):
+        if isinstance(removed, str) and removed in existing:
+            rows.removed.add(removed)
+    return rows
 
 
 def _optional(values: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:

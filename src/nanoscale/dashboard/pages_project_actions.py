@@ -85,7 +85,8 @@ def save_settings(
         db.rollback()
         view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
-        context.update(values=values, errors=forms.errors_for(exc))
+        env_rows = forms.env_rows(form, existing=context["env_keys"])
+        context.update(values=values, errors=forms.errors_for(exc), env_rows=env_rows)
         return render(request, "projects/tab_settings.html", status_code=exc.status, **context)
     return redirect(f"/projects/{project_id}/settings?saved=1")
 

@@ -25,11 +25,15 @@ def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResp
 
 
 def _new_page(
-    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    env_rows: forms.EnvRows | None = None,
 ) -> HTMLResponse:
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS,
+        errors=errors, presets=PRESETS, env_rows=env_rows,
     )  # fmt: skip
 
 
@@ -48,5 +52,6 @@ def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: For
         )
     except NanoScaleError as exc:
         db.rollback()
-        return _new_page(request, values, forms.errors_for(exc), exc.status)
+        errors = forms.errors_for(exc)
+        return _new_page(request, values, errors, exc.status, forms.env_rows(form))
     return redirect(f"/projects/{project.id}")

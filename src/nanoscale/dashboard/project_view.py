@@ -98,4 +98,5 @@ def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
         "env_keys": secrets.env_var_keys(project, keyring=ctx.keyring),
         "presets": PRESETS,
         "delete_errors": {},
+        "env_rows": None,  # the env rows as submitted, after an error (forms.EnvRows)
     }
