@@ -257,6 +257,7 @@ def _project_account(project: Project, paths: ProjectPaths) -> Account | None:
     if account is None:
         return None
     os.chown(paths.home, account.uid, account.gid)
+    paths.home.chmod(0o700)  # the project user's HOME: nobody else's business
     return account
 
 

@@ -18,6 +18,7 @@ from nanoscale.engine.build import BuildControl, BuildSpec, run_build
 from nanoscale.engine.credentials import CredentialProvider
 from nanoscale.engine.fetch import CommitInfo, FetchContext, fetch_commit
 from nanoscale.engine.health import wait_healthy
+from nanoscale.engine.isolation import lock_down_project_tree, lock_down_release
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.users import Account, give_tree_to
@@ -152,6 +153,9 @@ class Pipeline:
         """Run the release up to the proxy switch and return its handle; the caller retires
         the previous release."""
         release_dir = paths.release(job.deployment_id)
+        lock_down_project_tree(
+            paths.root, private_dirs=(paths.store, paths.modules, paths.root / "logs")
+        )
         log = observer.control.log
         info = fetch_commit(
             store=paths.store,
@@ -170,6 +174,7 @@ class Pipeline:
         observer.commit_fetched(info)
         if run_as is not None:
             give_tree_to(release_dir, run_as)
+        lock_down_release(release_dir, static=is_static(job))
         workdir = workdir_for(job, paths)
         if not workdir.is_dir():
             raise UserCodeError(
