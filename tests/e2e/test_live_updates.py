@@ -11,7 +11,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import FIXTURE_APPS
-from tests.e2e.harness import NanoScaleServer, create_admin, log_in, screenshot
+from tests.e2e.harness import (
+    NanoScaleServer,
+    create_admin,
+    log_in,
+    screenshot,
+    wait_for_deployment_end,
+)
 from tests.support.deploy import traversable_dir
 from tests.support.git_server import GitServer, Repo
 
@@ -81,3 +87,37 @@ def test_cancel_stops_a_running_build(page: Page, git_server: GitServer, flag_di
     )
     expect(page.locator("[data-step=build]")).to_have_attribute("data-step-state", "cancelled")
     expect(page.get_by_role("button", name="Cancel deployment")).to_have_count(0)
+
+
+def test_app_output_keeps_the_earlier_release_above_a_separator_after_a_redeploy(
+    page: Page, git_server: GitServer
+) -> None:
+    repo = git_server.create_repo("chatty")
+    repo.commit_tree(FIXTURE_APPS / "python", "Chatty app")
+    log_in(page, *ADMIN)
+    page.goto("/projects/new")
+    page.get_by_label("Repository URL").fill(repo.url)
+    page.get_by_label("Project name").fill("dash-chatty")
+    page.get_by_label("Start command").fill("python3 chatty.py")
+    page.get_by_role("button", name="Create and deploy").click()
+    assert wait_for_deployment_end(page) == "live"
+    page.get_by_role("link", name="Logs", exact=True).click()
+    app_log = page.locator("pre.app-log")
+    expect(app_log).to_contain_text("chatty app on")
+    first_release = app_log.get_attribute("data-app-log-release")
+    assert first_release
+
+    # Redeploy from a second tab: this one stays open and hears of it only over SSE.
+    other = page.context.new_page()
+    other.goto(page.url.removesuffix("/logs"))
+    other.get_by_role("button", name="Redeploy").click()
+    assert wait_for_deployment_end(other) == "live"
+    other.close()
+
+    expect(app_log).not_to_have_attribute("data-app-log-release", first_release)
+    # The first release's output, the separator, then the new release's own output.
+    separator = r"─+ next release \(deployment \w+\) ─+"
+    expect(app_log).to_contain_text(
+        re.compile(rf"chatty app on \d+\n(.|\n)*\n{separator}\nchatty app on \d+")
+    )
+    screenshot(page, "19-project-logs-after-redeploy")

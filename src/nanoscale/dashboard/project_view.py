@@ -84,9 +84,16 @@ def deployment_context(
 def release_log_context(
     db: Session, *, ctx: AppContext, user: User, view: ProjectView
 ) -> dict[str, Any]:
-    """The live release's latest output; the page follows it over SSE from there."""
+    """The live release's latest output; the page follows it over SSE from there. A static
+    site runs no process (the proxy serves its files), so it has none to show."""
+    if view.project.output_directory:
+        return {"app_log_static": True, "app_log_text": "", "app_log_src": ""}
     text = release_output_text(db, ctx=ctx, user=user, project_id=view.project.id)
-    return {"app_log_text": text, "app_log_src": f"/api/projects/{view.project.id}/logs"}
+    return {
+        "app_log_static": False,
+        "app_log_text": text,
+        "app_log_src": f"/api/projects/{view.project.id}/logs",
+    }
 
 
 def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:

@@ -84,16 +84,38 @@
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) finish(null); };
   }
 
-  // Follows the live release's own output. Each `release` event starts over with that
-  // release's latest lines (also after a reconnect or a redeploy); `output` events append.
+  // Follows the live release's own output. Each `release` event names the release followed
+  // from then on and is followed by its latest lines: the first replaces what the server
+  // rendered, a reconnect to the same release replaces that release's part, and a new
+  // release (redeploy, rollback) keeps the earlier output and starts below a separator line.
   function streamAppLog(pre) {
     var src = pre.getAttribute("data-app-log-src");
     if (!src || !window.EventSource) return;
     var source = new EventSource(src, { withCredentials: true });
+    var following = null;  // the release id shown last; null until the first event
+    var partStart = 0;  // where that release's output begins in the text
+    var placeholder = false;  // the text is only the "nothing is running" note
     function follow() { return pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8; }
+    function separator(id) {
+      var label = id ? "next release (deployment " + id.slice(0, 8) + ")" : "release stopped";
+      return "\u2500\u2500\u2500\u2500 " + label + " \u2500\u2500\u2500\u2500\n";
+    }
     source.addEventListener("release", function (event) {
-      pre.textContent = event.data ? "" : "Nothing is running yet.\n";
-      pre.setAttribute("data-app-log-release", event.data);
+      var id = event.data, text = pre.textContent;
+      if (following === null || placeholder) {
+        text = "";
+      } else if (id === following) {
+        text = text.slice(0, partStart);
+      } else {
+        if (text && text.slice(-1) !== "\n") text += "\n";
+        text += separator(id);
+      }
+      placeholder = !id && !text;
+      if (placeholder) text = "Nothing is running yet.\n";
+      pre.textContent = text;
+      partStart = text.length;
+      following = id;
+      pre.setAttribute("data-app-log-release", id);
     });
     source.addEventListener("output", function (event) {
       var atEnd = follow();
