@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from nanoscale.accounts.models import User
@@ -17,6 +18,7 @@ from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.overview import overview
 from nanoscale.deployments.status import overview_counts, project_status, project_summaries
 from nanoscale.projects.models import Project
+from tests.support.api import setup_admin
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -136,3 +138,28 @@ def test_overview_feed_and_counts_take_a_fixed_number_of_queries(context: AppCon
     queued = [item.deployment.queued_at for item in page.feed]
     assert queued == sorted(queued, reverse=True)
     assert {item.project_name for item in page.feed} <= {f"p{100 + i}" for i in range(12)}
+
+
+def test_api_project_list_takes_a_fixed_number_of_queries(
+    client: TestClient, context: AppContext
+) -> None:
+    headers = {"X-CSRF-Token": setup_admin(client)}
+    with session_scope(context.sessions) as session:
+        admin = session.scalars(select(User)).one()
+        populate(session, admin, 2)
+
+    def listed() -> tuple[list[str], int]:
+        with counted_statements(context) as statements:
+            response = client.get("/api/projects", headers=headers)
+        assert response.status_code == 200, response.text
+        return [p["status"] for p in response.json()], len(statements)
+
+    few_statuses, few_queries = listed()
+    with session_scope(context.sessions) as session:
+        admin = session.scalars(select(User)).one()
+        populate(session, admin, 10, offset=100)
+    many_statuses, many_queries = listed()
+
+    assert few_statuses == ["live", "building"]
+    assert len(many_statuses) == 12
+    assert many_queries == few_queries

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
 from nanoscale.deployments.actions import create_and_deploy_project, delete_project_and_teardown
-from nanoscale.deployments.status import project_state
+from nanoscale.deployments.status import project_state, project_summaries
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
@@ -56,9 +56,15 @@ _PLAIN_FIELDS = (
 
 
 def project_out(project: Project, *, db: Session, ctx: AppContext) -> ProjectOut:
+    # status and url are derived from the project's deployments
+    return _out(project, ctx=ctx, **project_state(db, project=project, ctx=ctx))
+
+
+def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | None) -> ProjectOut:
     return ProjectOut(
         **{name: getattr(project, name) for name in _PLAIN_FIELDS},
-        **project_state(db, project=project, ctx=ctx),  # status and url, from deployments
+        status=status,
+        url=url,
         env_var_keys=secrets.env_var_keys(project, keyring=ctx.keyring),
         has_git_credential=project.git_password_encrypted is not None,
     )
@@ -75,7 +81,9 @@ def create_project(
 
 @router.get("", response_model=list[ProjectOut])
 def list_projects(user: CurrentUser, db: DbSession, ctx: Context) -> list[ProjectOut]:
-    return [project_out(p, db=db, ctx=ctx) for p in service.list_projects(db, user=user)]
+    # One aggregated read for every project's status, not a query per project.
+    summaries = project_summaries(db, user=user, ctx=ctx)
+    return [_out(s.project, ctx=ctx, status=s.status, url=s.url) for s in summaries]
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
