@@ -19,7 +19,7 @@ _SECRET_KEYS = re.compile(
     r"pass(word)?|secret|token|authorization|cookie|private_key|credential|env_vars?$", re.I
 )
 _SECRET_VALUES = re.compile(
-    r"(gh[pousr]_[A-Za-z0-9_]{16,}|ghs_[A-Za-z0-9_]+|x-access-token:[^@\s]+|"
+    r"(gh[pousr]_[A-Za-z0-9_]{16,}|ghs_[A-Za-z0-9_]+|x-access-token:[^\s\x40]+|"
     r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)|Basic\s+[A-Za-z0-9+/=]{8,}|Bearer\s+\S+)"
 )
 MASK = "***"
