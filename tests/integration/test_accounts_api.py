@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from nanoscale.accounts.models import ApiToken, AuditEvent, AuthSession, User
+from nanoscale.accounts.passwords import verify_password
 from nanoscale.accounts.secrets_util import digest
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
@@ -262,6 +263,37 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(
     assert bad.status_code == 401
     login(client, "admin", "a new password")
     assert "password.changed" in audit_actions(context)
+
+
+def test_wrong_current_passwords_are_throttled_like_failed_logins(
+    client: TestClient, context: AppContext
+) -> None:
+    headers = {"X-CSRF-Token": setup_admin(client)}
+    limit = context.settings.login_max_failures
+    for _ in range(limit):
+        wrong = client.post(
+            "/api/auth/password",
+            json={"current_password": "guess again", "new_password": "a new password"},
+            headers=headers,
+        )
+        assert wrong.status_code == 403
+
+    throttled = client.post(
+        "/api/auth/password",
+        json={"current_password": ADMIN[1], "new_password": "a new password"},
+        headers=headers,
+    )
+
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert audit_actions(context).count("password.change_failed") == limit
+    with context.sessions() as db:
+        admin = db.scalars(select(User)).one()
+        assert verify_password(admin.password_hash, ADMIN[1])  # unchanged
+    client.cookies.clear()
+    # The failures count against the username for logins too.
+    relogin = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN[1]})
+    assert relogin.status_code == 429
 
 
 def test_login_success_and_failure_are_audited_with_ip(

@@ -29,7 +29,8 @@ EXAMPLES_PER_MODE = 8
 # (throttling) and audited, and "last used" stamps move.
 VOLATILE_TABLES = {"login_failures"}
 VOLATILE_COLUMNS = {("auth_sessions", "last_seen_at"), ("api_tokens", "last_used_at")}
-VOLATILE_AUDIT_ACTIONS = {"auth.login.failed"}
+# Failed credential checks are recorded on purpose (throttling, audit), even when refused.
+VOLATILE_AUDIT_ACTIONS = {"auth.login.failed", "password.change_failed"}
 
 # Printable ASCII; no surrounding whitespace, which the HTTP client itself refuses to send.
 _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40).map(

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nanoscale.accounts import audit, sessions
+from nanoscale.accounts import audit, sessions, throttle
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, validate_password, verify_password
 from nanoscale.errors import Conflict, Forbidden, InvalidInput, NotFound
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
+from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.accounts.users")
 
@@ -122,9 +123,22 @@ def change_password(
     new_password: str,
     keep_session_id: str | None,
     ip: str | None,
+    settings: Settings,
 ) -> None:
-    """Set a new password after checking the current one; every other session ends."""
+    """Set a new password after checking the current one; every other session ends.
+
+    Wrong current passwords count as failed logins for this user and IP (a stolen session
+    must not become an unthrottled password oracle); the failure is committed here because
+    the caller rolls back after the error."""
+    address = ip or "unknown"
+    throttle.check(session, settings=settings, ip=address, username=user.username)
     if not verify_password(user.password_hash, current_password):
+        throttle.record_failure(session, settings=settings, ip=address, username=user.username)
+        audit.record(
+            session, action="password.change_failed", actor=user, ip=ip,
+            target=f"user:{user.id}",
+        )  # fmt: skip
+        session.commit()
         raise Forbidden(
             "the current password is wrong", code="wrong_password", field="current_password"
         )

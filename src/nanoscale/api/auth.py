@@ -133,8 +133,11 @@ def current_session(auth: CurrentAuth) -> SessionOut:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_password(body: PasswordChange, auth: CurrentAuth, db: DbSession, ip: ClientIp) -> None:
-    """Change your password; your other sessions end, this one stays."""
+def change_password(
+    body: PasswordChange, auth: CurrentAuth, db: DbSession, ctx: Context, ip: ClientIp
+) -> None:
+    """Change your password; your other sessions end, this one stays. Wrong current
+    passwords are throttled like failed logins (429 with Retry-After)."""
     users.change_password(
         db,
         user=auth.user,
@@ -142,4 +145,5 @@ def change_password(body: PasswordChange, auth: CurrentAuth, db: DbSession, ip: 
         new_password=body.new_password,
         keep_session_id=auth.session.id if auth.session else None,
         ip=ip,
+        settings=ctx.settings,
     )

@@ -11,6 +11,7 @@ from nanoscale.accounts import users
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
+    Ctx,
     DashboardRoute,
     Db,
     Form,
@@ -57,7 +58,7 @@ def settings_page(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+def change_password(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
     try:
         users.change_password(
             db,
@@ -66,6 +67,7 @@ def change_password(request: Request, db: Db, info: SignedIn, form: Form) -> Res
             new_password=str(form.get("new_password") or ""),
             keep_session_id=info.id,
             ip=client_ip(request),
+            settings=ctx.settings,
         )
     except NanoScaleError as exc:
         db.rollback()
