@@ -6,6 +6,7 @@ from typing import Any
 
 from . import gitstore
 from .payloads import account_json, installation_json, repo_json
+from .payloads_repo import hook_json
 from .state import Account, Hook, Installation, Repository, SimState, iso, node_id
 
 JSON = dict[str, Any]
@@ -118,26 +119,10 @@ def push_payload(
 
 
 def ping_payload(state: SimState, repo: Repository, hook: Hook, sender: Account) -> JSON:
-    api = f"{state.api_url}/repos/{repo.full_name}/hooks/{hook.id}"
-    config = {"content_type": hook.content_type, "insecure_ssl": hook.insecure_ssl, "url": hook.url}
     return {
         "zen": ZEN,
         "hook_id": hook.id,
-        "hook": {
-            "type": "Repository",
-            "id": hook.id,
-            "name": "web",
-            "active": hook.active,
-            "events": list(hook.events),
-            "config": config,
-            "updated_at": iso(hook.updated_at),
-            "created_at": iso(hook.created_at),
-            "url": api,
-            "test_url": f"{api}/test",
-            "ping_url": f"{api}/pings",
-            "deliveries_url": f"{api}/deliveries",
-            "last_response": dict(hook.last_response),
-        },
+        "hook": hook_json(state, repo, hook),
         "repository": webhook_repo_json(state, repo),
         **org_fields(state, repo.owner),
         "sender": account_json(state, sender),
