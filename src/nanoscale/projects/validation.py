@@ -7,6 +7,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from nanoscale.engine.loader_env import is_loader_var
 from nanoscale.settings import Settings
 from nanoscale.strings import has_control_characters
 
@@ -118,6 +119,11 @@ def env_key(key: str) -> str:
         )
     if key in RESERVED_ENV_KEYS:
         raise ValueError(f"{key} is set by the platform and cannot be overridden")
+    if is_loader_var(key):
+        raise ValueError(
+            f"{key} changes how programs are loaded (dynamic loader and C library "
+            "variables such as LD_*, GCONV_PATH, MALLOC_*) and is not allowed"
+        )
     return key
 
 
