@@ -6,7 +6,6 @@ entry point, and runs the worker deterministically with `run_until_idle()`.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import shutil
 import tempfile
@@ -27,12 +26,11 @@ from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.service import request_deployment
 from nanoscale.deployments.status import project_status, project_url
 from nanoscale.deployments.worker import Worker
-from nanoscale.engine.runtime.users import remove_project_user
-from nanoscale.errors import PlatformError
 from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import write_env_vars, write_git_password
 from nanoscale.settings import Settings
 from tests.support.git_server import GitServer, Repo
+from tests.support.project_users import remove_users_of
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 NODE_APP = {"start_command": "node server.js"}
@@ -163,9 +161,7 @@ class DeployHarness:
         if stop_all is not None:
             stop_all(grace_seconds=2)
         self.worker.backends.close()
-        for name in self.project_names:
-            with contextlib.suppress(PlatformError):  # busy: a parallel test's same-named user
-                remove_project_user(name)
+        remove_users_of(self.project_names)
 
 
 @contextmanager

@@ -145,7 +145,7 @@ def teardown_project(session: Session, *, ctx: AppContext, user: User, project_i
     backends.proxy.remove(project.id)
     shutil.rmtree(project_paths(ctx.settings, project.id).root, ignore_errors=True)
     try:
-        remove_project_user(name)
+        remove_project_user(name, project.id)
     except PlatformError as exc:  # the deletion goes on; the operator can remove the user later
         log.warning("deploy.project_user_not_removed", project=name, error=exc.message)
 

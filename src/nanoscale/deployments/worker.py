@@ -37,6 +37,7 @@ from nanoscale.deployments.runner import Runner
 from nanoscale.deployments.service import supersede_older
 from nanoscale.deployments.sql import changed
 from nanoscale.deployments.wakeup import generation, wait_for_work, wake_workers
+from nanoscale.engine.isolation import tenant_policy
 from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError
@@ -80,6 +81,7 @@ class Worker:
                 drain_seconds=settings.drain_seconds,
             ),
             url_allowed=settings.git_url_allowed,
+            policy=tenant_policy(settings),
         )
         self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder)
         # One runner (and lease holder id) per thread; the first is `run_once()`'s.
