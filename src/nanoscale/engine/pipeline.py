@@ -28,7 +28,7 @@ from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.listeners import foreign_listeners
-from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.engine.runtime.users import Account, give_tree_to, take_tree_back
 from nanoscale.engine.static_root import check_static_root
 from nanoscale.errors import PlatformError, UserCodeError
 
@@ -292,6 +292,8 @@ class Pipeline:
                     f"the build produced no output_directory {job.output_directory!r}",
                     code="output_missing",
                 )
+            if run_as is not None:  # no process of the project's uid can change it any more
+                take_tree_back(paths.release(job.deployment_id))
             check_static_root(spec.static_root)  # no link may publish a host file
             return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
         if not job.start_command:

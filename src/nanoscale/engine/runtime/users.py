@@ -135,6 +135,12 @@ def give_tree_to(path: Path, account: Account) -> None:
         os.close(top)
 
 
+def take_tree_back(path: Path) -> None:
+    """A built static site becomes root's (read-only to its project): nothing running as the
+    project's user, now or later, can swap its files or links after they were checked."""
+    give_tree_to(path, Account("root", 0, 0))
+
+
 def check_workdir(workdir: Path, tree: Path | None) -> None:
     """Before every launch: the working directory is still the plain directory inside the
     release tree that was computed at deploy time (no component swapped for a link)."""
