@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages NanoScale needs, only when missing.
-#   ensure_system_deps.sh run   git and Python's venv module (for `make run`)
+#   ensure_system_deps.sh run   git, Python's venv module (for `make run`) and bubblewrap
+#                               (the sandbox builds and apps run in)
 #   ensure_system_deps.sh test  also PostgreSQL (throwaway server), Caddy (reverse proxy) and
 #                               Chromium (dashboard tests), which the suite drives for real
 set -euo pipefail
@@ -8,11 +9,13 @@ mode=${1:-test}
 need=()
 command -v git >/dev/null || need+=(git)
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v caddy >/dev/null || need+=(caddy)
   command -v chromium >/dev/null || need+=(chromium)
   command -v runuser >/dev/null || need+=(util-linux)
+  command -v gcc >/dev/null || need+=(gcc)  # the loader attack test compiles a library
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

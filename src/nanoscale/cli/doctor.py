@@ -23,6 +23,8 @@ from nanoscale.crypto import KeyRing, read_key_file
 from nanoscale.db.engine import make_engine
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
+from nanoscale.engine.runtime import cgroups
+from nanoscale.engine.runtime.sandbox import find_bwrap
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import Settings, load_settings
 
@@ -156,7 +158,7 @@ def check_runtime(settings: Settings) -> Finding:
             return _problem("runtime", "the systemd runtime needs root", "run NanoScale as root")
         return _ok("runtime", "systemd")
     if os.geteuid() == 0:  # apps then run as per-project system users
-        missing = [tool for tool in ("setpriv", "useradd", "userdel") if not _which_admin(tool)]
+        missing = [tool for tool in ("useradd", "userdel") if not _which_admin(tool)]
         if missing:
             return _problem(
                 "runtime", f"running as root but {', '.join(missing)} missing "
@@ -166,13 +168,65 @@ def check_runtime(settings: Settings) -> Finding:
     return _ok("runtime", "process")
 
 
+def check_sandbox(settings: Settings) -> Finding:
+    """Builds (and process releases) run in bubblewrap as the project's user: it must be
+    installed and work unprivileged (user namespaces enabled)."""
+    if settings.sandbox == "none":
+        return _problem(
+            "sandbox", "disabled (NANOSCALE_SANDBOX=none): builds and apps can see the whole "
+            "host's files that their user may read, and every process",
+            "set NANOSCALE_SANDBOX=auto and apt-get install bubblewrap",
+        )  # fmt: skip
+    bwrap = find_bwrap("auto")
+    if bwrap is None:
+        return _problem(
+            "sandbox", "bubblewrap (bwrap) is not installed: builds and apps run without a "
+            "private mount and PID namespace (see docs/security.md)",
+            "apt-get install bubblewrap",
+        )  # fmt: skip
+    probe = [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid"]
+    nobody = 65534 if os.geteuid() == 0 else None  # as an unprivileged project user would
+    result = subprocess.run(
+        [*probe, "true"], capture_output=True, text=True, check=False, timeout=30,
+        user=nobody, group=nobody, extra_groups=[] if nobody else None, cwd="/",
+    )  # fmt: skip
+    if result.returncode != 0:
+        return _problem(
+            "sandbox", f"bwrap does not work unprivileged: {result.stderr.strip()[:200]}",
+            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
+        )  # fmt: skip
+    return _ok("sandbox", f"bubblewrap ({bwrap})")
+
+
+def check_limits(settings: Settings) -> Finding:
+    limits = (
+        f"{settings.tenant_memory_mb} MiB, {settings.tenant_max_processes} processes, "
+        f"{settings.tenant_cpu_percent}% CPU"
+    )
+    if os.geteuid() != 0:
+        return _problem(
+            "resource limits", "not running as root: no per-project users and no cgroup "
+            "limits; only a per-process data-size limit applies",
+            "run NanoScale as root (it drops privileges for every build and app)",
+        )  # fmt: skip
+    version = cgroups.available()
+    if version is None:
+        return _problem(
+            "resource limits", "no usable cgroups (v2 with memory and pids, or v1 memory "
+            "and pids): memory is limited per process, processes per project user, CPU not",
+            "boot with cgroup v2 (systemd's default) or mount the v1 memory, pids and cpu "
+            "controllers",
+        )  # fmt: skip
+    return _ok("resource limits", f"{limits} per build and release (cgroup v{version})")
+
+
 def _which_admin(tool: str) -> bool:
     return shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is not None
 
 
 CHECKS: tuple[Callable[[Settings], Finding], ...] = (
     check_secret_key, check_data_dir, check_database, check_private_files, check_git,
-    check_proxy, check_runtime,
+    check_proxy, check_runtime, check_sandbox, check_limits,
 )  # fmt: skip
 
 
