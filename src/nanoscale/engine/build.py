@@ -27,7 +27,7 @@ from pathlib import Path
 from nanoscale.engine.runtime import cgroups, confine, kill
 from nanoscale.engine.runtime.cgroups import Cgroup, ResourceLimits
 from nanoscale.engine.runtime.sandbox import Sandbox
-from nanoscale.engine.runtime.users import Account
+from nanoscale.engine.runtime.users import Account, check_reachable
 from nanoscale.errors import NanoScaleError, PlatformError, UserCodeError
 
 TAIL_LINES = 20
@@ -65,6 +65,8 @@ class BuildControl:
 
 def run_build(spec: BuildSpec, control: BuildControl) -> None:
     deadline = time.monotonic() + spec.timeout
+    if spec.run_as is not None:  # the command enters workdir as that user: say why it can't
+        check_reachable(spec.workdir, spec.run_as)
     marker = kill.build_marker(spec.marker or uuid.uuid4().hex)
     group = (
         cgroups.create(kill.build_cgroup_name(marker.value), spec.limits) if spec.limits else None
