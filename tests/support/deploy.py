@@ -40,8 +40,10 @@ STATIC_APP = {"build_command": "sh build.sh", "output_directory": "dist"}
 
 @contextmanager
 def traversable_dir(prefix: str) -> Iterator[Path]:
-    """A temp dir project users can pass through (pytest's tmp_path root is mode 0700)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    """A temp dir project users can pass through (pytest's tmp_path root is mode 0700). It is
+    under /var/tmp, which sandboxed builds see (read-only); /tmp is private to each sandbox,
+    so a flag file a test creates there would never reach the build waiting for it."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
     path.chmod(0o711)
     try:
         yield path
