@@ -26,25 +26,20 @@ from nanoscale.deployments.releases import (
     taken_ports,
 )
 from nanoscale.deployments.sql import changed
-from nanoscale.engine.build import BuildControl, Cancelled
+from nanoscale.engine.build import BuildControl
 from nanoscale.engine.fetch import CommitInfo
 from nanoscale.engine.git import secrets_of
 from nanoscale.engine.pipeline import Pipeline, ProjectPaths
 from nanoscale.engine.ports import pick_release_port
 from nanoscale.engine.runtime.base import ReleaseHandle
 from nanoscale.engine.runtime.users import Account, ensure_project_user, lookup
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import Cancelled, LeaseLost, NanoScaleError
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.deployments")
 MIN_MASKED_LENGTH = 8
-
-
-class LeaseLost(NanoScaleError):
-    default_code = "lease_lost"
-    responsibility = "platform"
 
 
 @dataclass
