@@ -14,6 +14,7 @@ from nanoscale.accounts.models import User
 from nanoscale.cli.common import cli_context
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments import actions, service
+from nanoscale.deployments.states import DeploymentState
 from nanoscale.projects.service import find_project_by_name
 
 
@@ -33,7 +34,7 @@ def deploy(
         )
         sha = (deployment.commit_sha or "")[:12] or "-"
         typer.echo(f"deployment {deployment.id} {deployment.state} commit {sha}")
-        if deployment.state == "failed":
+        if deployment.state == DeploymentState.FAILED:
             typer.echo(f"error: {deployment.error_message}", err=True)
             raise typer.Exit(1)
 

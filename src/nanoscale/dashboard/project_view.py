@@ -16,6 +16,7 @@ from nanoscale.deployments import service as deployments
 from nanoscale.deployments.logs import log_text
 from nanoscale.deployments.release_logs import release_output_text
 from nanoscale.deployments.releases import current_release
+from nanoscale.deployments.states import DeploymentState
 from nanoscale.deployments.status import project_state
 from nanoscale.errors import NotFound
 from nanoscale.projects import secrets
@@ -44,7 +45,9 @@ class ProjectView:
             "url": self.url,
             "current": self.current,
             "deployments": self.rows,
-            "rollback_targets": [r for r in self.rows if r.state == "live" and r.id != current_id],
+            "rollback_targets": [
+                r for r in self.rows if r.state == DeploymentState.LIVE and r.id != current_id
+            ],
             "errors": {},
             "notice": None,
         }

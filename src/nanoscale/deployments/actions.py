@@ -18,14 +18,10 @@ from nanoscale.deployments import service
 from nanoscale.deployments.backends import backends_for
 from nanoscale.deployments.credentials import project_credentials
 from nanoscale.deployments.logs import read_log
-from nanoscale.deployments.models import (
-    ACTIVE_STATES,
-    RUNNING_STATES,
-    Deployment,
-    DeploymentLogChunk,
-)
+from nanoscale.deployments.models import Deployment, DeploymentLogChunk
 from nanoscale.deployments.releases import handle_of, project_paths
 from nanoscale.deployments.sql import changed
+from nanoscale.deployments.states import ACTIVE_STATES, RUNNING_STATES, DeploymentState, Trigger
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.engine.runtime.users import remove_project_user
 from nanoscale.errors import PlatformError
@@ -65,7 +61,7 @@ def deploy_new_project(
         session,
         project=project,
         commit_sha=None,
-        trigger="create",
+        trigger=Trigger.CREATE,
         correlation={"user_id": user.id},
         credentials=project_credentials(project, keyring=ctx.keyring),
     )
@@ -80,7 +76,7 @@ def redeploy(
         session,
         project=project,
         commit_sha=commit_sha,
-        trigger="manual",
+        trigger=Trigger.MANUAL,
         correlation={"user_id": user.id},
         credentials=project_credentials(project, keyring=ctx.keyring),
     )
@@ -174,5 +170,5 @@ def _wait_for_running(ctx: AppContext, project_id: str) -> None:
                 own,
                 update(Deployment)
                 .where(Deployment.id == deployment.id)
-                .values(state="cancelled", active_sha=None, finished_at=utcnow()),
+                .values(state=DeploymentState.CANCELLED, active_sha=None, finished_at=utcnow()),
             )

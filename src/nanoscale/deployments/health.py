@@ -11,6 +11,7 @@ from nanoscale.context import AppContext
 from nanoscale.db.engine import ping
 from nanoscale.deployments.backends import backends_for
 from nanoscale.deployments.worker import registered_worker
+from nanoscale.settings import ProxyKind
 
 HealthState = Literal["ok", "unavailable", "unreachable", "not_running", "none"]
 
@@ -31,7 +32,7 @@ def database_health(ctx: AppContext) -> ComponentHealth:
 
 
 def proxy_health(ctx: AppContext) -> ComponentHealth:
-    if ctx.settings.proxy == "none":
+    if ctx.settings.proxy == ProxyKind.NONE:
         return ComponentHealth("Proxy", "none", "no reverse proxy (NANOSCALE_PROXY=none)")
     healthy = backends_for(ctx).proxy.healthy()
     detail = f"Caddy admin API at {ctx.settings.caddy_admin}"

@@ -17,7 +17,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.deployments import lease
 from nanoscale.deployments.credentials import project_credentials
 from nanoscale.deployments.logs import LogWriter
-from nanoscale.deployments.models import RUNNING_STATES, Deployment
+from nanoscale.deployments.models import STATE_ENTERED_AT, Deployment
 from nanoscale.deployments.releases import (
     current_release,
     handle_of,
@@ -26,14 +26,15 @@ from nanoscale.deployments.releases import (
     taken_ports,
 )
 from nanoscale.deployments.sql import changed
+from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
 from nanoscale.engine.build import BuildControl
 from nanoscale.engine.fetch import CommitInfo
 from nanoscale.engine.git import secrets_of
-from nanoscale.engine.pipeline import Pipeline, ProjectPaths
+from nanoscale.engine.pipeline import Pipeline, ProjectPaths, Step
 from nanoscale.engine.ports import pick_release_port
 from nanoscale.engine.runtime.base import ReleaseHandle
 from nanoscale.engine.runtime.users import Account, ensure_project_user, lookup
-from nanoscale.errors import Cancelled, LeaseLost, NanoScaleError
+from nanoscale.errors import Cancelled, LeaseLost, NanoScaleError, Responsibility
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
@@ -51,7 +52,8 @@ class Observer:
     control: BuildControl
     stop_reason: list[NanoScaleError] = field(default_factory=list)
 
-    def step(self, state: str) -> None:
+    def step(self, step: Step) -> None:
+        state = DeploymentState(step.value)
         with session_scope(self.sessions) as session:
             moved = changed(
                 session,
@@ -61,7 +63,7 @@ class Observer:
                     Deployment.state.in_(RUNNING_STATES),
                     Deployment.cancel_requested.is_(False),
                 )
-                .values({"state": state, f"{state}_at": utcnow()}),
+                .values({Deployment.state: state, STATE_ENTERED_AT[state]: utcnow()}),
             )
         if not moved or self.control.cancel.is_set():
             self.control.cancel.set()
@@ -189,7 +191,7 @@ class Runner:
                 update(Deployment)
                 .where(Deployment.id == deployment_id)
                 .values(
-                    state="live",
+                    state=DeploymentState.LIVE,
                     active_sha=None,
                     finished_at=now,
                     build_pgid=None,
@@ -205,10 +207,10 @@ class Runner:
         if observer.stop_reason:
             exc = observer.stop_reason[0]
         if isinstance(exc, Cancelled):
-            values = {"state": "cancelled"}
+            values: dict[str, str] = {"state": DeploymentState.CANCELLED}
         elif isinstance(exc, NanoScaleError):
             values = {
-                "state": "failed",
+                "state": DeploymentState.FAILED,
                 "error_code": exc.code,
                 "error_message": exc.message,
                 "error_responsibility": exc.responsibility,
@@ -216,10 +218,10 @@ class Runner:
         else:
             log.exception("deploy.internal_error", deployment_id=deployment_id)
             values = {
-                "state": "failed",
+                "state": DeploymentState.FAILED,
                 "error_code": "internal_error",
                 "error_message": f"internal error ({type(exc).__name__}); see the server log",
-                "error_responsibility": "platform",
+                "error_responsibility": Responsibility.PLATFORM,
             }
         observer.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
         shutil.rmtree(paths.release(deployment_id), ignore_errors=True)

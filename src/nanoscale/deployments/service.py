@@ -24,8 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nanoscale.db.base import utcnow
-from nanoscale.deployments.models import ACTIVE_STATES, RUNNING_STATES, TRIGGERS, Deployment
+from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.sql import changed
+from nanoscale.deployments.states import (
+    ACTIVE_STATES,
+    RETRYABLE_STATES,
+    RUNNING_STATES,
+    DeploymentState,
+    Trigger,
+)
 from nanoscale.deployments.wakeup import wake_workers
 from nanoscale.engine.credentials import CredentialProvider, NoCredentials
 from nanoscale.engine.fetch import resolve_ref
@@ -34,8 +41,6 @@ from nanoscale.errors import Conflict, InvalidInput, NanoScaleError, NotFound
 from nanoscale.projects.models import Project
 
 RESOLVE_TIMEOUT_SECONDS = 20
-# A push for a commit whose deployments all ended like this may deploy it again.
-RETRYABLE_STATES = ("failed", "cancelled")
 
 
 def request_deployment(
@@ -44,7 +49,7 @@ def request_deployment(
     project: Project,
     commit_sha: str | None,
     ref: str | None = None,
-    trigger: str,
+    trigger: Trigger,
     correlation: dict[str, Any] | None = None,
     credentials: CredentialProvider | None = None,
 ) -> Deployment:
@@ -55,8 +60,9 @@ def request_deployment(
     Resolving a head commits the session first (the caller's pending work included) and runs
     `git ls-remote` outside any transaction: on SQLite an open transaction holds the
     database's write lock, which the workers' heartbeats need while the remote answers."""
-    if trigger not in TRIGGERS:
+    if trigger not in Trigger.__members__.values():
         raise InvalidInput(f"unknown trigger {trigger!r}", field="trigger")
+    trigger = Trigger(trigger)
     ref = ref or project.branch
     correlation = dict(correlation or {})
     if commit_sha is None:
@@ -79,7 +85,7 @@ def request_deployment(
     existing = active_for_commit(session, project.id, commit_sha)
     if existing is not None:
         return existing
-    if trigger == "push":
+    if trigger is Trigger.PUSH:
         known = _known_push_target(session, project_id=project.id, ref=ref, commit_sha=commit_sha)
         if known is not None:
             return known
@@ -90,7 +96,7 @@ def request_deployment(
         ref=ref,
         trigger=trigger,
         correlation=correlation,
-        state="queued",
+        state=DeploymentState.QUEUED,
         queued_at=utcnow(),
     )
     try:
@@ -160,11 +166,11 @@ def supersede_older(session: Session, *, project_id: str, keep: Deployment) -> i
         update(Deployment)
         .where(
             Deployment.project_id == project_id,
-            Deployment.state == "queued",
+            Deployment.state == DeploymentState.QUEUED,
             Deployment.id != keep.id,
             Deployment.queued_at <= keep.queued_at,
         )
-        .values(state="superseded", active_sha=None, finished_at=utcnow()),
+        .values(state=DeploymentState.SUPERSEDED, active_sha=None, finished_at=utcnow()),
     )
 
 
@@ -173,7 +179,7 @@ def _record_failed(
     *,
     project: Project,
     ref: str,
-    trigger: str,
+    trigger: Trigger,
     correlation: dict[str, Any],
     exc: NanoScaleError,
 ) -> Deployment:
@@ -183,7 +189,7 @@ def _record_failed(
         ref=ref,
         trigger=trigger,
         correlation=correlation,
-        state="failed",
+        state=DeploymentState.FAILED,
         queued_at=now,
         finished_at=now,
         error_code=exc.code,
@@ -220,8 +226,8 @@ def cancel_deployment(session: Session, *, deployment: Deployment) -> Deployment
     done = changed(
         session,
         update(Deployment)
-        .where(Deployment.id == deployment.id, Deployment.state == "queued")
-        .values(state="cancelled", active_sha=None, finished_at=now),
+        .where(Deployment.id == deployment.id, Deployment.state == DeploymentState.QUEUED)
+        .values(state=DeploymentState.CANCELLED, active_sha=None, finished_at=now),
     )
     if not done:
         done = changed(
@@ -247,7 +253,7 @@ def rollback(
     target = session.get(Deployment, deployment_id)
     if target is None or target.project_id != project.id:
         raise NotFound("no such deployment for this project", field="deployment_id")
-    if target.state != "live" or not target.commit_sha:
+    if target.state != DeploymentState.LIVE or not target.commit_sha:
         raise Conflict(
             "only a deployment that went live can be rolled back to", code="rollback_target_invalid"
         )
@@ -256,7 +262,7 @@ def rollback(
         project=project,
         commit_sha=target.commit_sha,
         ref=target.ref,
-        trigger="rollback",
+        trigger=Trigger.ROLLBACK,
         correlation={**(correlation or {}), "rollback_of": target.id},
     )
 

@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -76,10 +77,17 @@ class Limits:
     drain_seconds: float
 
 
+class Step(StrEnum):
+    """The pipeline's step boundaries after the fetch (named as the deployment states)."""
+
+    BUILDING = "building"
+    STARTING = "starting"
+
+
 class Observer(Protocol):
     control: BuildControl
 
-    def step(self, state: str) -> None:
+    def step(self, step: Step) -> None:
         """Record the step boundary; raise `Cancelled` if the deployment was cancelled."""
 
     def commit_fetched(self, info: CommitInfo) -> None:
@@ -180,9 +188,9 @@ class Pipeline:
             raise UserCodeError(
                 f"root_directory {job.root_directory!r} does not exist", code="invalid_path"
             )
-        observer.step("building")
+        observer.step(Step.BUILDING)
         self._build(job, workdir, paths, run_as, observer.control)
-        observer.step("starting")
+        observer.step(Step.STARTING)
         handle = self._start(job, paths, run_as, port)
         observer.release_started(handle)
         try:
