@@ -15,7 +15,7 @@ from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
-from nanoscale.deployments.worker import start_worker
+from nanoscale.deployments.worker.loop import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
+from nanoscale.deployments.queue import lease
 from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.users import lookup, project_user_name
 from nanoscale.settings import Settings

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
+from nanoscale.deployments.queue import lease
 from nanoscale.projects.models import Project
 from tests.support.deploy import DeployHarness
 

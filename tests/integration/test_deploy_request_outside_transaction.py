@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from nanoscale.accounts.models import User
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import actions, service
+from nanoscale.deployments import service
+from nanoscale.deployments.queue import requests
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate
 from tests.support.deploy import DeployHarness
@@ -39,7 +40,7 @@ def test_request_for_the_branch_head_lets_other_writers_in_while_ls_remote_runs(
     def caller() -> None:  # like a request handler: its transaction is open (it read rows)
         with session_scope(deploy.ctx.sessions) as session:
             fresh = session.get_one(Project, project.id)
-            deployment = service.request_deployment(
+            deployment = requests.request_deployment(
                 session, project=fresh, commit_sha=None, trigger="manual"
             )
             result.append(deployment.commit_sha)
@@ -66,7 +67,7 @@ def test_create_and_deploy_project_creates_the_row_and_queues_the_head(
         data = ProjectCreate(
             name="made-here", repo_url=repo.url, branch="main", start_command="node server.js"
         )
-        project, deployment = actions.create_and_deploy_project(
+        project, deployment = service.create_and_deploy_project(
             session, ctx=deploy.ctx, owner=owner, data=data
         )
         project_id, deployment_id = project.id, deployment.id
@@ -78,7 +79,7 @@ def test_create_and_deploy_project_creates_the_row_and_queues_the_head(
 
     with session_scope(deploy.ctx.sessions) as session:
         owner = session.get_one(User, deploy.owner_id)
-        actions.delete_project_and_teardown(
+        service.delete_project_and_teardown(
             session, ctx=deploy.ctx, user=owner, project_id=project_id
         )
     with session_scope(deploy.ctx.sessions) as session:

@@ -17,8 +17,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
-from nanoscale.deployments.pacing import Idle
-from nanoscale.deployments.release_logs import (
+from nanoscale.deployments.logs.pacing import Idle
+from nanoscale.deployments.logs.release_output import (
     DEFAULT_LINES,
     MAX_LINES,
     ReleaseEvent,

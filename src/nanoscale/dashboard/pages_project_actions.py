@@ -17,7 +17,7 @@ from nanoscale.dashboard.web import (
     form_text,
     redirect,
 )
-from nanoscale.deployments import actions
+from nanoscale.deployments import service
 from nanoscale.errors import NanoScaleError
 from nanoscale.projects import service as projects
 from nanoscale.web_deps import client_ip
@@ -38,7 +38,7 @@ def _overview_with_error(
 def redeploy(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, _form: Form, project_id: str
 ) -> Response:
-    deployment = actions.redeploy(
+    deployment = service.redeploy(
         db, ctx=ctx, user=info.user, project_id=project_id, commit_sha=None
     )
     return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
@@ -49,7 +49,7 @@ def rollback(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str
 ) -> Response:
     try:
-        deployment = actions.rollback(
+        deployment = service.rollback(
             db,
             user=info.user,
             project_id=project_id,
@@ -67,7 +67,7 @@ def rollback(
 def cancel(
     request: Request, *, db: Db, info: SignedIn, _form: Form, project_id: str, deployment_id: str
 ) -> Response:
-    deployment = actions.cancel(db, user=info.user, deployment_id=deployment_id)
+    deployment = service.cancel(db, user=info.user, deployment_id=deployment_id)
     return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
 
 
@@ -100,7 +100,7 @@ def delete(
         context = {**view.context("settings"), **settings_context(ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
-    actions.delete_project_and_teardown(
+    service.delete_project_and_teardown(
         db, ctx=ctx, user=info.user, project_id=project_id, ip=client_ip(request)
     )
     return redirect("/projects?deleted=1")

@@ -9,8 +9,8 @@ from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
-from nanoscale.deployments import actions
-from nanoscale.deployments.status import project_summaries
+from nanoscale.deployments import service
+from nanoscale.deployments.reads.status import project_summaries
 from nanoscale.errors import NanoScaleError
 from nanoscale.web_deps import client_ip
 
@@ -47,7 +47,7 @@ def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: For
     values = forms.form_values(form)
     try:
         data = forms.project_create(values, forms.env_patch(form, new_project=True))
-        project, _ = actions.create_and_deploy_project(
+        project, _ = service.create_and_deploy_project(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )
     except NanoScaleError as exc:

@@ -112,7 +112,7 @@ def delete_project(
     session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
 ) -> None:
     """Delete the project's row (its releases, route and files are torn down first by
-    `nanoscale.deployments.actions.teardown_project`)."""
+    `nanoscale.deployments.worker.teardown`)."""
     project = get_project(session, user=user, project_id=project_id)
     session.delete(project)
     _flush(session)

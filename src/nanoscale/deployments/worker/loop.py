@@ -23,9 +23,12 @@ from sqlalchemy.orm import Session
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
 from nanoscale.deployments.backends import Backends, backends_for
 from nanoscale.deployments.models import Deployment, ProjectLease
+from nanoscale.deployments.queue import lease
+from nanoscale.deployments.queue.requests import supersede_older
+from nanoscale.deployments.queue.sql import changed
+from nanoscale.deployments.queue.wakeup import generation, wait_for_work, wake_workers
 from nanoscale.deployments.releases import (
     handle_of,
     project_paths,
@@ -33,18 +36,15 @@ from nanoscale.deployments.releases import (
     release_spec,
     route_of,
 )
-from nanoscale.deployments.runner import Runner
-from nanoscale.deployments.service import supersede_older
-from nanoscale.deployments.sql import changed
 from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
-from nanoscale.deployments.wakeup import generation, wait_for_work, wake_workers
+from nanoscale.deployments.worker.runner import Runner
 from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError, Responsibility
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 
-log = get_logger("nanoscale.deployments.worker")
+log = get_logger("nanoscale.deployments.worker.loop")
 RECOVER_EVERY_SECONDS = 10.0
 COMPONENT = "deploy_worker"  # where `start_worker` registers it in the app context
 # A loop that has not looked for work for this long (and runs nothing) counts as stuck; it

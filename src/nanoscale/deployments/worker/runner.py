@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from nanoscale.crypto import KeyRing
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
 from nanoscale.deployments.credentials import project_credentials
-from nanoscale.deployments.logs import LogWriter
+from nanoscale.deployments.logs.build_log import LogWriter
 from nanoscale.deployments.models import STATE_ENTERED_AT, Deployment
+from nanoscale.deployments.queue import lease
+from nanoscale.deployments.queue.sql import changed
 from nanoscale.deployments.releases import (
     current_release,
     handle_of,
@@ -25,7 +26,6 @@ from nanoscale.deployments.releases import (
     release_job,
     taken_ports,
 )
-from nanoscale.deployments.sql import changed
 from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
 from nanoscale.engine.build import BuildControl
 from nanoscale.engine.fetch import CommitInfo
@@ -44,8 +44,10 @@ MIN_MASKED_LENGTH = 8
 
 
 @dataclass
-class Observer:
-    """The pipeline's view of the record: step boundaries, release info, cancellation."""
+class DeploymentRecorder:
+    """Writes the pipeline's progress to the deployment's record (step boundaries, the
+    fetched commit, the started release, the build's process group) and turns a cancel
+    request into `Cancelled` at the next step boundary."""
 
     sessions: sessionmaker[Session]
     deployment_id: str
@@ -106,7 +108,7 @@ class Runner:
     keyring: KeyRing
     pipeline: Pipeline
     holder: str
-    current: dict[str, Observer] = field(default_factory=dict)  # running deployments
+    current: dict[str, DeploymentRecorder] = field(default_factory=dict)  # running deployments
 
     def run(self, deployment_id: str) -> None:
         with session_scope(self.sessions) as session:
@@ -116,13 +118,13 @@ class Runner:
         writer = LogWriter(self.sessions, deployment_id)
         writer.start()
         control = BuildControl(log=writer.write)
-        observer = Observer(self.sessions, deployment_id, control)
-        control.on_spawn = observer.record_pgid
-        self.current[deployment_id] = observer
-        beat = _Heartbeat(self, project.id, deployment_id, observer)
+        recorder = DeploymentRecorder(self.sessions, deployment_id, control)
+        control.on_spawn = recorder.record_pgid
+        self.current[deployment_id] = recorder
+        beat = _Heartbeat(self, project.id, deployment_id, recorder)
         beat.start()
         try:
-            self._deploy(project, deployment, observer, writer)
+            self._deploy(project, deployment, recorder, writer)
         finally:
             beat.stop()
             writer.close()
@@ -132,12 +134,16 @@ class Runner:
 
     def interrupt(self, reason: NanoScaleError) -> None:
         """Stop every running deployment (orchestrator shutdown); they end `failed`."""
-        for observer in list(self.current.values()):
-            observer.stop_reason.append(reason)
-            observer.control.cancel.set()
+        for recorder in list(self.current.values()):
+            recorder.stop_reason.append(reason)
+            recorder.control.cancel.set()
 
     def _deploy(
-        self, project: Project, deployment: Deployment, observer: Observer, writer: LogWriter
+        self,
+        project: Project,
+        deployment: Deployment,
+        recorder: DeploymentRecorder,
+        writer: LogWriter,
     ) -> None:
         paths = project_paths(self.settings, project.id)
         try:
@@ -160,10 +166,10 @@ class Runner:
                 credentials=credentials,
                 run_as=run_as,
                 port=port,
-                observer=observer,
+                progress=recorder,
             )
         except Exception as exc:  # every failure is recorded; nothing escapes the worker
-            self._fail(deployment.id, observer, writer.scrub_error(exc), paths)
+            self._fail(deployment.id, recorder, writer.scrub_error(exc), paths)
             return
         self._go_live(deployment.id, handle)
         if previous is not None and previous.id != deployment.id:
@@ -202,10 +208,10 @@ class Runner:
         log.info("deploy.live", deployment_id=deployment_id)
 
     def _fail(
-        self, deployment_id: str, observer: Observer, exc: Exception, paths: ProjectPaths
+        self, deployment_id: str, recorder: DeploymentRecorder, exc: Exception, paths: ProjectPaths
     ) -> None:
-        if observer.stop_reason:
-            exc = observer.stop_reason[0]
+        if recorder.stop_reason:
+            exc = recorder.stop_reason[0]
         if isinstance(exc, Cancelled):
             values: dict[str, str] = {"state": DeploymentState.CANCELLED}
         elif isinstance(exc, NanoScaleError):
@@ -223,7 +229,7 @@ class Runner:
                 "error_message": f"internal error ({type(exc).__name__}); see the server log",
                 "error_responsibility": Responsibility.PLATFORM,
             }
-        observer.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
+        recorder.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
         shutil.rmtree(paths.release(deployment_id), ignore_errors=True)
         with session_scope(self.sessions) as session:
             session.execute(
@@ -262,12 +268,12 @@ class _Heartbeat:
     """Renews the lease and watches for cancel requests while a deployment runs."""
 
     def __init__(
-        self, runner: Runner, project_id: str, deployment_id: str, observer: Observer
+        self, runner: Runner, project_id: str, deployment_id: str, recorder: DeploymentRecorder
     ) -> None:
         self._runner = runner
         self._project_id = project_id
         self._deployment_id = deployment_id
-        self._observer = observer
+        self._recorder = recorder
         self._stop = threading.Event()
         self._interval = min(1.0, runner.settings.lease_seconds / 3)
         self._thread = threading.Thread(target=self._loop, name="ns-heartbeat", daemon=True)
@@ -280,7 +286,7 @@ class _Heartbeat:
         self._thread.join()
 
     def _loop(self) -> None:
-        control = self._observer.control
+        control = self._recorder.control
         while not self._stop.wait(self._interval):
             try:
                 self._beat(control)
@@ -298,7 +304,7 @@ class _Heartbeat:
             deployment = session.get(Deployment, self._deployment_id)
             cancelled = deployment is None or deployment.cancel_requested
         if not held:
-            self._observer.stop_reason.append(
+            self._recorder.stop_reason.append(
                 LeaseLost("the orchestrator lost this project's lease; the deployment stopped")
             )
         if (cancelled or not held) and not control.cancel.is_set():
