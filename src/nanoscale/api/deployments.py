@@ -101,12 +101,10 @@ def _requested(d: Deployment) -> DeploymentRequested:
     status_code=status.HTTP_202_ACCEPTED,
 )
 def redeploy(
-    project_id: str, user: CurrentUser, db: DbSession, ctx: Context, body: RedeployIn | None = None
+    project_id: str, user: CurrentUser, db: DbSession, body: RedeployIn | None = None
 ) -> DeploymentRequested:
     commit_sha = body.commit_sha if body else None
-    return _requested(
-        service.redeploy(db, ctx=ctx, user=user, project_id=project_id, commit_sha=commit_sha)
-    )
+    return _requested(service.redeploy(db, user=user, project_id=project_id, commit_sha=commit_sha))
 
 
 @router.post(

@@ -29,9 +29,7 @@ def deploy(
         found = find_project_by_name(db, name=project)
         owner = db.get(User, found.owner_id)
         assert owner is not None  # owner_id is a non-null foreign key
-        deployment = service.redeploy(
-            db, ctx=ctx, user=owner, project_id=found.id, commit_sha=commit
-        )
+        deployment = service.redeploy(db, user=owner, project_id=found.id, commit_sha=commit)
         sha = (deployment.commit_sha or "")[:12] or "-"
         typer.echo(f"deployment {deployment.id} {deployment.state} commit {sha}")
         if deployment.state == DeploymentState.FAILED:

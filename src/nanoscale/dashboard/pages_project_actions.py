@@ -35,12 +35,8 @@ def _overview_with_error(
 
 
 @router.post("/projects/{project_id}/redeploy")
-def redeploy(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, _form: Form, project_id: str
-) -> Response:
-    deployment = service.redeploy(
-        db, ctx=ctx, user=info.user, project_id=project_id, commit_sha=None
-    )
+def redeploy(request: Request, *, db: Db, info: SignedIn, _form: Form, project_id: str) -> Response:
+    deployment = service.redeploy(db, user=info.user, project_id=project_id, commit_sha=None)
     return redirect(f"/projects/{deployment.project_id}/deployments/{deployment.id}")
 
 

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
-from nanoscale.deployments.credentials import project_credentials
 from nanoscale.deployments.logs.build_log import read_log
 from nanoscale.deployments.models import Deployment, DeploymentLogChunk
 from nanoscale.deployments.queue import requests
@@ -56,18 +55,18 @@ __all__ = [
 def request_deployment(
     session: Session,
     *,
-    ctx: AppContext,
     project: Project,
     commit_sha: str | None,
     ref: str | None = None,
     trigger: Trigger,
     correlation: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Queue a deployment of `project` at `commit_sha` (or of `ref`'s head, resolved with
-    `git ls-remote`) for a caller that has already decided it may: no user is checked. The queue
+    """Queue a deployment of `project` at `commit_sha` (or of `ref`'s head, which the worker
+    resolves) for a caller that has already decided it may: no user is checked. The queue
     rules (`queue.requests`) make it idempotent per active commit and, for `push`, per
     (project, ref, commit), so a redelivered event returns the deployment it already made.
-    Returns at once; the worker does the work after the session commits."""
+    Returns at once without any network call; the worker does the work after the session
+    commits."""
     return requests.request_deployment(
         session,
         project=project,
@@ -75,7 +74,6 @@ def request_deployment(
         ref=ref,
         trigger=trigger,
         correlation=correlation,
-        credentials=project_credentials(project, keyring=ctx.keyring),
     )
 
 
@@ -90,7 +88,6 @@ def create_and_deploy_project(
     project = projects_service.create_project(session, ctx=ctx, owner=owner, data=data, ip=ip)
     deployment = request_deployment(
         session,
-        ctx=ctx,
         project=project,
         commit_sha=None,
         trigger=Trigger.CREATE,
@@ -110,13 +107,13 @@ def delete_project_and_teardown(
 
 
 def redeploy(
-    session: Session, *, ctx: AppContext, user: User, project_id: str, commit_sha: str | None
+    session: Session, *, user: User, project_id: str, commit_sha: str | None
 ) -> Deployment:
-    """A manual redeploy: of `commit_sha`, or of the branch head."""
+    """A manual redeploy: of `commit_sha`, or of the branch head (resolved by the worker, so
+    the request never waits on the git host)."""
     project = get_project(session, user=user, project_id=project_id)
     return request_deployment(
         session,
-        ctx=ctx,
         project=project,
         commit_sha=commit_sha,
         trigger=Trigger.MANUAL,

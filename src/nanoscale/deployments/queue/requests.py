@@ -12,7 +12,10 @@ threads and processes on SQLite and PostgreSQL alike:
   did not fail or get cancelled (queued, running, live, superseded, an earlier live) returns
   that deployment, so a late redelivery of an older push never supersedes a newer queued
   commit; a failed or cancelled commit is retried only while no later-requested commit is
-  queued, running or deployed. `manual` and `rollback` always queue what they name.
+  queued, running or deployed. `manual` and `rollback` always queue what they name;
+- a request for a branch head (no commit) makes no network call: it is queued without a
+  commit, and the worker resolves the head (`git ls-remote`) when it claims it. If that
+  commit is by then queued again, the resolved one ends `superseded` (idempotency holds).
 """
 
 from __future__ import annotations
@@ -34,13 +37,9 @@ from nanoscale.deployments.states import (
     DeploymentState,
     Trigger,
 )
-from nanoscale.engine.credentials import CredentialProvider, NoCredentials
-from nanoscale.engine.fetch import resolve_ref
 from nanoscale.engine.git import SHA_RE
-from nanoscale.errors import Conflict, InvalidInput, NanoScaleError, NotFound
+from nanoscale.errors import Conflict, InvalidInput, NotFound
 from nanoscale.projects.models import Project
-
-RESOLVE_TIMEOUT_SECONDS = 20
 
 
 def request_deployment(
@@ -51,34 +50,30 @@ def request_deployment(
     ref: str | None = None,
     trigger: Trigger,
     correlation: dict[str, Any] | None = None,
-    credentials: CredentialProvider | None = None,
 ) -> Deployment:
-    """Queue a deployment of `commit_sha` (or of `ref`'s current head, resolved with
-    `git ls-remote` through `credentials`). Returns the queued (or existing) deployment; a
-    head that cannot be resolved yields a deployment recorded as failed, with the reason.
-
-    Resolving a head commits the session first (the caller's pending work included) and runs
-    `git ls-remote` outside any transaction: on SQLite an open transaction holds the
-    database's write lock, which the workers' heartbeats need while the remote answers."""
+    """Queue a deployment of `commit_sha`, or of `ref`'s head (the project's branch by
+    default) when it is None. Returns the queued (or existing) deployment at once and never
+    touches the network: a head is resolved by the worker when it claims the deployment
+    (a remote that cannot be resolved then fails that deployment, with the reason)."""
     if trigger not in Trigger.__members__.values():
         raise InvalidInput(f"unknown trigger {trigger!r}", field="trigger")
     trigger = Trigger(trigger)
     ref = ref or project.branch
     correlation = dict(correlation or {})
     if commit_sha is None:
-        url = project.repo_url
-        session.commit()  # no transaction (no lock) across the network call
-        try:
-            commit_sha = resolve_ref(
-                url=url,
-                ref=ref,
-                credentials=credentials or NoCredentials(),
-                timeout=RESOLVE_TIMEOUT_SECONDS,
-            )
-        except NanoScaleError as exc:
-            return _record_failed(
-                session, project=project, ref=ref, trigger=trigger, correlation=correlation, exc=exc
-            )
+        if trigger is Trigger.PUSH:
+            raise InvalidInput("a push names its commit", field="commit_sha")
+        deployment = Deployment(
+            project_id=project.id,
+            ref=ref,
+            trigger=trigger,
+            correlation=correlation,
+            state=DeploymentState.QUEUED,
+            queued_at=utcnow(),
+        )
+        session.add(deployment)
+        session.flush()
+        return _queued(session, project_id=project.id, deployment=deployment)
     commit_sha = commit_sha.strip().lower()
     if not SHA_RE.match(commit_sha):
         raise InvalidInput("commit_sha must be a full 40-character commit SHA", field="commit_sha")
@@ -107,7 +102,13 @@ def request_deployment(
         if existing is None:
             raise
         return existing
-    supersede_older(session, project_id=project.id, keep=deployment)
+    return _queued(session, project_id=project.id, deployment=deployment)
+
+
+def _queued(session: Session, *, project_id: str, deployment: Deployment) -> Deployment:
+    """The new deployment supersedes the project's older queued ones; the workers are woken
+    once the caller commits."""
+    supersede_older(session, project_id=project_id, keep=deployment)
     event.listen(session, "after_commit", lambda _s: wake_workers(), once=True)
     return deployment
 
@@ -172,33 +173,6 @@ def supersede_older(session: Session, *, project_id: str, keep: Deployment) -> i
         )
         .values(state=DeploymentState.SUPERSEDED, active_sha=None, finished_at=utcnow()),
     )
-
-
-def _record_failed(
-    session: Session,
-    *,
-    project: Project,
-    ref: str,
-    trigger: Trigger,
-    correlation: dict[str, Any],
-    exc: NanoScaleError,
-) -> Deployment:
-    now = utcnow()
-    deployment = Deployment(
-        project_id=project.id,
-        ref=ref,
-        trigger=trigger,
-        correlation=correlation,
-        state=DeploymentState.FAILED,
-        queued_at=now,
-        finished_at=now,
-        error_code=exc.code,
-        error_message=exc.message,
-        error_responsibility=exc.responsibility,
-    )
-    session.add(deployment)
-    session.flush()
-    return deployment
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:

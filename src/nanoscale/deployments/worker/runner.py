@@ -27,6 +27,7 @@ from nanoscale.deployments.releases import (
     taken_ports,
 )
 from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
+from nanoscale.deployments.worker.head import resolve_head
 from nanoscale.engine.build import BuildControl
 from nanoscale.engine.fetch import CommitInfo
 from nanoscale.engine.git import secrets_of
@@ -147,11 +148,19 @@ class Runner:
     ) -> None:
         paths = project_paths(self.settings, project.id)
         try:
-            job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
             credentials = project_credentials(project, keyring=self.keyring)
+            writer.add_secrets(secrets_of(credentials, project.repo_url))
+            if deployment.commit_sha is None and not resolve_head(
+                self.sessions,
+                deployment=deployment,
+                project=project,
+                credentials=credentials,
+                log=recorder.control.log,
+            ):
+                return  # superseded by a deployment of the same commit
+            job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
             # Env values are masked only when long enough to be secrets ("1" would mask every 1).
-            env_secrets = [v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH]
-            writer.add_secrets([*secrets_of(credentials, project.repo_url), *env_secrets])
+            writer.add_secrets([v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH])
             run_as = _project_account(project, paths)
             with session_scope(self.sessions) as session:
                 previous = current_release(session, project.id)
