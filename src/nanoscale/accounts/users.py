@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts import audit, sessions, throttle
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, validate_password, verify_password
+from nanoscale.db.transactions import commit_before_raising
 from nanoscale.errors import Conflict, Forbidden, InvalidInput, NotFound
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
@@ -138,7 +139,7 @@ def change_password(
             session, action="password.change_failed", actor=user, ip=ip,
             target=f"user:{user.id}",
         )  # fmt: skip
-        session.commit()
+        commit_before_raising(session)
         raise Forbidden(
             "the current password is wrong", code="wrong_password", field="current_password"
         )

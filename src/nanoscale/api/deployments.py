@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
+from nanoscale.db.transactions import end_transaction
 from nanoscale.deployments import service
 from nanoscale.deployments.logs.build_log import follow_log
 from nanoscale.deployments.logs.pacing import Idle
@@ -150,7 +151,7 @@ def deployment_logs(
     chunks = service.log_chunks(db, user=user, deployment_id=deployment_id, after_id=after)
     if "text/event-stream" not in request.headers.get("accept", ""):
         return PlainTextResponse("".join(c.text for c in chunks))
-    db.commit()  # the stream polls with its own sessions; free this one now
+    end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(
         _sse(follow_log(ctx.sessions, deployment_id, after_id=after)),
         media_type="text/event-stream",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.db.transactions import outside_transaction
 from nanoscale.deployments.backends import backends_for
 from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.queue.requests import cancel_deployment
@@ -30,16 +31,20 @@ CANCEL_WAIT_SECONDS = 20.0
 
 def teardown_project(session: Session, *, ctx: AppContext, project: Project) -> None:
     """Cancel the project's work, stop its releases, remove its route, files and system
-    user. Commits the session first so the worker sees the cancellation."""
-    name = project.name
+    user. The cancellation is committed before waiting for the worker to act on it."""
     for deployment in session.scalars(
         select(Deployment).where(
             Deployment.project_id == project.id, Deployment.state.in_(ACTIVE_STATES)
         )
     ):
         cancel_deployment(session, deployment=deployment)
-    session.commit()  # SQLite: release the write lock the worker needs to finish
-    _wait_for_running(ctx, project.id)
+    with outside_transaction(session):
+        _wait_for_running(ctx, project.id)
+        _stop_everything(ctx, project)
+
+
+def _stop_everything(ctx: AppContext, project: Project) -> None:
+    name = project.name
     backends = backends_for(ctx)
     with session_scope(ctx.sessions) as own:
         releases = own.scalars(
