@@ -20,6 +20,7 @@ from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, 
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
+from nanoscale.request_context import RequestContextMiddleware
 from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.app")
@@ -91,8 +92,10 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
-    # The last added runs first: log every request, refuse foreign hosts, then limit bodies.
+    # The last added runs first: bind the request id, log every request, refuse foreign
+    # hosts, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

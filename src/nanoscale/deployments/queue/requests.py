@@ -31,7 +31,6 @@ from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.queue.sql import changed
 from nanoscale.deployments.queue.wakeup import wake_workers
 from nanoscale.deployments.states import (
-    ACTIVE_STATES,
     RETRYABLE_STATES,
     RUNNING_STATES,
     DeploymentState,
@@ -238,15 +237,4 @@ def rollback(
         ref=target.ref,
         trigger=Trigger.ROLLBACK,
         correlation={**(correlation or {}), "rollback_of": target.id},
-    )
-
-
-def has_active(session: Session, project_id: str) -> bool:
-    return (
-        session.scalar(
-            select(Deployment.id)
-            .where(Deployment.project_id == project_id, Deployment.state.in_(ACTIVE_STATES))
-            .limit(1)
-        )
-        is not None
     )

@@ -130,8 +130,7 @@ def _url(
         upstream_port=None if static else live.release_port,
         static_root=None,
     )
-    url = proxy.public_url(route)
-    return None if url.endswith(":None") else url  # a static site served by another process
+    return proxy.public_url(route)
 
 
 def project_url(

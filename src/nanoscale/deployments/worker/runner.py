@@ -8,6 +8,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -125,7 +126,11 @@ class Runner:
         beat = _Heartbeat(self, project.id, deployment_id, recorder)
         beat.start()
         try:
-            self._deploy(project, deployment, recorder, writer)
+            # Every log line of this deployment (engine included) names it.
+            with structlog.contextvars.bound_contextvars(
+                deployment_id=deployment_id, project_id=project.id
+            ):
+                self._deploy(project, deployment, recorder, writer)
         finally:
             beat.stop()
             writer.close()
@@ -214,7 +219,7 @@ class Runner:
                     release_ref=handle.ref,
                 )
             )
-        log.info("deploy.live", deployment_id=deployment_id)
+        log.info("deploy.live")
 
     def _fail(
         self, deployment_id: str, recorder: DeploymentRecorder, exc: Exception, paths: ProjectPaths
@@ -231,7 +236,7 @@ class Runner:
                 "error_responsibility": exc.responsibility,
             }
         else:
-            log.exception("deploy.internal_error", deployment_id=deployment_id)
+            log.exception("deploy.internal_error")
             values = {
                 "state": DeploymentState.FAILED,
                 "error_code": "internal_error",
@@ -252,12 +257,7 @@ class Runner:
                     release_stopped_at=utcnow(),
                 )
             )
-        log.info(
-            "deploy.finished",
-            deployment_id=deployment_id,
-            state=values["state"],
-            error_code=values.get("error_code"),
-        )
+        log.info("deploy.finished", state=values["state"], error_code=values.get("error_code"))
 
 
 def _project_account(project: Project, paths: ProjectPaths) -> Account | None:
