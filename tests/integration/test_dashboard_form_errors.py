@@ -14,7 +14,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate
 from nanoscale.projects.service import create_project
-from tests.support.api import fast_password_hashing, project_body, setup_admin
+from tests.support.api import create_user, fast_password_hashing, project_body, setup_admin
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -73,3 +73,22 @@ def test_refused_settings_change_stores_none_of_the_form(
             data.start_command,
             data.domain,
         )
+
+
+def test_a_user_who_owns_projects_is_not_removed(client: TestClient, context: AppContext) -> None:
+    csrf = setup_admin(client)
+    headers = {"X-CSRF-Token": csrf}
+    eve = create_user(client, headers, "eve", "another long password")
+    with session_scope(context.sessions) as session:
+        owner = session.get_one(User, eve["id"])
+        data = ProjectCreate.model_validate(project_body(name="eves-shop"))
+        create_project(session, ctx=context, owner=owner, data=data)
+
+    api = client.delete(f"/api/users/{eve['id']}", headers=headers)
+    page = client.post(f"/settings/users/{eve['id']}/delete", data={"csrf_token": csrf})
+
+    assert (api.status_code, api.json()["error"]["code"]) == (409, "user_owns_projects")
+    assert page.status_code == 409
+    assert "owns 1 project" in page.text
+    with session_scope(context.sessions) as session:
+        assert session.get(User, eve["id"]) is not None

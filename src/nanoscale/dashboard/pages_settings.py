@@ -20,6 +20,7 @@ from nanoscale.dashboard.web import (
     rerender_on_error,
 )
 from nanoscale.errors import Forbidden, NanoScaleError
+from nanoscale.projects.service import count_owned_projects
 from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -108,5 +109,11 @@ def remove_user(
         return _page(request, db, info, exc.status, user_errors=field_errors(exc, whole_form=True))
 
     with rerender_on_error(db, page):
-        users.delete_user(db, actor=info.user, user_id=user_id, ip=client_ip(request))
+        users.delete_user(
+            db,
+            actor=info.user,
+            user_id=user_id,
+            ip=client_ip(request),
+            owned_projects=count_owned_projects,
+        )
     return redirect("/settings?done=user_removed")
