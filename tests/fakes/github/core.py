@@ -64,7 +64,9 @@ class SimCore:
         now = self.state.clock.now()
         with self.state.lock:
             access = UserToken(random_token("ghu_"), user, app, now + USER_TOKEN_TTL)
-            refresh = RefreshToken(random_token("ghr_", 76), user, app, now + REFRESH_TOKEN_TTL)
+            refresh = RefreshToken(
+                random_token("ghr_", 76), user, app, now + REFRESH_TOKEN_TTL, access.token
+            )
             self.state.user_tokens[access.token] = access
             self.state.refresh_tokens[refresh.token] = refresh
         return access, refresh
@@ -87,7 +89,35 @@ class SimCore:
         }
         return jwt.encode(claims, key or app.private_key_pem, algorithm="RS256")
 
+    def revoke_user_tokens(self, app: App, user: Account) -> None:
+        """Every access and refresh token of this user for this App stops working."""
+        with self.state.lock:
+            for access in self.state.user_tokens.values():
+                if access.app is app and access.user is user:
+                    access.revoked = True
+            for refresh in self.state.refresh_tokens.values():
+                if refresh.app is app and refresh.user is user:
+                    refresh.used = True
+
     # -- event fan-out -----------------------------------------------------------------------
+
+    def emit_app_event(self, app: App, event: str, payload: dict[str, Any]) -> Delivery | None:
+        """An App-level event outside any installation (e.g. `github_app_authorization`)."""
+        if not app.webhook_url or not app.webhook_active:
+            return None
+        return self.deliverer.new_delivery(
+            event=event,
+            action=payload.get("action"),
+            hook_id=app.hook_id,
+            target_type="integration",
+            target_id=app.id,
+            installation_id=None,
+            repository_id=None,
+            url=app.webhook_url,
+            secret=app.webhook_secret,
+            content_type="json",
+            payload=payload,
+        )
 
     def emit_to_app(
         self,

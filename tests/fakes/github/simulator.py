@@ -16,7 +16,18 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from . import githttp, install_flow, rest_apps, rest_hooks, rest_repos, rest_users, sim_api, webflow
+from . import (
+    githttp,
+    install_flow,
+    rest_apps,
+    rest_hooks,
+    rest_oauth,
+    rest_repos,
+    rest_users,
+    sim_api,
+    webflow,
+)
+from .authorizations import Authorizations
 from .delivery import Deliverer, DeliveryCallable
 from .lifecycle import Lifecycle
 from .limits import Faults, RateLimits
@@ -27,7 +38,7 @@ from .state import App, SimState
 from .world import WorldBuilder
 
 
-class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
+class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
     """In-memory GitHub. Use `.app` with httpx.ASGITransport, or `serve()` for a real port."""
 
     def __init__(
@@ -60,6 +71,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
             *rest_apps.routes,
             *rest_hooks.routes,
             *rest_repos.routes,
+            *rest_oauth.routes,
             *webflow.routes,
             *install_flow.routes,
             *sim_api.routes,

@@ -148,6 +148,7 @@ class UserToken:
     user: Account
     app: App
     expires_at: datetime
+    revoked: bool = False
 
 
 @dataclass(eq=False)
@@ -156,6 +157,7 @@ class RefreshToken:
     user: Account
     app: App
     expires_at: datetime
+    access_token: str  # the access token issued with it; refreshing revokes both
     used: bool = False
 
 
