@@ -165,7 +165,12 @@ async def access_token(request: Request) -> Response:
         old = state.refresh_tokens.get(params.get("refresh_token", ""))
         if old is None or old.used or old.app is not app or old.expires_at <= now:
             return _error(request, "bad_refresh_token")
-        old.used = True  # rotation: a refresh token works exactly once
+        # Rotation: the refresh token works once, and the access token issued with it ends too
+        # (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).
+        old.used = True
+        issued_with = state.user_tokens.get(old.access_token)
+        if issued_with is not None:
+            issued_with.revoked = True
         user = old.user
     elif grant == "authorization_code":
         code = state.auth_codes.get(params.get("code", ""))
