@@ -82,6 +82,7 @@ def test_deleting_the_grant_revokes_every_token_and_tells_the_app(
         github_web, world.app, grant_type="refresh_token", refresh_token=refresh.token
     )
     assert reused["error"] == "bad_refresh_token"
+    github_sim.deliveries.wait_idle()
     (revoked,) = webhook_receiver.events("github_app_authorization", "/app")
     payload = json.loads(revoked.body)
     assert payload["action"] == "revoked" and payload["sender"]["login"] == "alice"

@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from .delivery import Deliverer
+from .delivery import Deliverer, new_guid
 from .state import (
     Account,
     App,
@@ -126,6 +126,7 @@ class SimCore:
         payload: dict[str, Any],
         *,
         repository_id: int | None = None,
+        guid: str | None = None,
     ) -> Delivery | None:
         app = inst.app
         if not app.webhook_url or not app.webhook_active:
@@ -134,6 +135,7 @@ class SimCore:
         if event not in ALWAYS_DELIVERED and (not subscribed or inst.suspended_at is not None):
             return None
         return self.deliverer.new_delivery(
+            guid=guid,
             event=event,
             action=payload.get("action"),
             hook_id=app.hook_id,
@@ -155,12 +157,14 @@ class SimCore:
         *,
         installations: list[Installation] | None = None,
     ) -> list[Delivery]:
-        """One delivery per subscribed App installation, plus one per matching repository hook."""
+        """One delivery per subscribed App installation, plus one per matching repository hook,
+        all with the event's one `X-GitHub-Delivery` GUID."""
         targets = (
             installations if installations is not None else self.state.installations_for_repo(repo)
         )
+        guid = new_guid()
         sent: list[Delivery | None] = [
-            self.emit_to_app(i, event, build(i), repository_id=repo.id) for i in targets
+            self.emit_to_app(i, event, build(i), repository_id=repo.id, guid=guid) for i in targets
         ]
         for hook in list(repo.hooks.values()):
             if not hook.active or not ({event, "*"} & set(hook.events)):
@@ -168,6 +172,7 @@ class SimCore:
             payload = build(None)
             sent.append(
                 self.deliverer.new_delivery(
+                    guid=guid,
                     event=event,
                     action=payload.get("action"),
                     hook_id=hook.id,

@@ -85,6 +85,11 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
         return app
 
     @property
+    def deliveries(self) -> Deliverer:
+        """Delivery machinery (`wait_idle`, `faults`, `flush`); the log is `state.deliveries`."""
+        return self.deliverer
+
+    @property
     def api_url(self) -> str:
         return self.state.api_url
 
@@ -118,6 +123,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
         }
 
     def close(self) -> None:
+        self.deliverer.close()
         if self._owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
