@@ -49,6 +49,12 @@ def validation_failed(message: str, doc: str = "") -> Response:
     return gh_error(422, message, doc)
 
 
+def validation_errors(errors: list[dict[str, Any]], doc: str = "") -> Response:
+    """GitHub's 422 with an `errors` list (the `validation-error` schema)."""
+    body = {"message": "Validation Failed", "errors": errors, "documentation_url": f"{DOCS}{doc}"}
+    return gh_json(body, 422)
+
+
 class BadJSON(Exception):
     """The request body is not a JSON object; GitHub answers 400."""
 
