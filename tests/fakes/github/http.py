@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the simulator imports the route modules that import this on
 T = TypeVar("T")
 DOCS = "https://docs.github.com/rest"
 MEDIA_TYPE = "github.v3; format=json"
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class GitHubJSON(Response):
@@ -39,6 +40,11 @@ def gh_error(
 
 def not_found(doc: str = "") -> Response:
     return gh_error(404, "Not Found", doc)
+
+
+async def unknown_route(request: Request) -> Response:
+    """Any REST path or method the simulator does not serve: GitHub's JSON 404."""
+    return not_found()
 
 
 def no_content() -> Response:

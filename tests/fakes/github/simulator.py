@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 
 from . import (
     githttp,
@@ -30,6 +31,7 @@ from . import (
 )
 from .authorizations import Authorizations
 from .delivery import Deliverer, DeliveryCallable
+from .http import ANY_METHOD, unknown_route
 from .lifecycle import Lifecycle
 from .limits import Faults, RateLimits
 from .middleware import GitHubMiddleware
@@ -77,6 +79,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
             *webflow.routes,
             *install_flow.routes,
             *sim_api.routes,
+            Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest
         ]
         middleware = [Middleware(GitHubMiddleware, sim=self)]

@@ -148,6 +148,9 @@ class RestSpec:
         self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
     ) -> ValidationResult:
         found = self.match(method, path)
+        if found is None and status == 404:  # GitHub's answer to a route it does not have
+            result = ValidationResult("response", "unknown-route", detail="404")
+            return self._check_json(result, "/components/schemas/basic-error", headers, body)
         if found is None:
             return ValidationResult("response", f"{method} {path}", ["undocumented operation"])
         template, op = found
