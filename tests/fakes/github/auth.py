@@ -160,3 +160,24 @@ def permission(state: SimState, cred: Credential, repo: Repository, name: str) -
         granted = [i.permissions.get(name, "none") for i in insts if i.app is cred.user_token.app]
         return max(granted, key=PERMISSION_RANK.__getitem__, default="none")
     return "none"
+
+
+def may_write(state: SimState, cred: Credential, repo: Repository, name: str) -> bool:
+    """Write access through an App permission; a user token also needs the user's own write
+    access (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-with-a-github-app-on-behalf-of-a-user)."""
+    if permission(state, cred, repo, name) != "write":
+        return False
+    if cred.user is not None:
+        return PERMISSION_RANK[state.user_permission(cred.user, repo)] >= PERMISSION_RANK["write"]
+    return True
+
+
+def may_read(state: SimState, cred: Credential, repo: Repository, name: str) -> bool:
+    """Public repositories are readable by anyone; private ones need the permission."""
+    return not repo.private or permission(state, cred, repo, name) != "none"
+
+
+def acting_app(cred: Credential) -> App | None:
+    if cred.installation_token is not None:
+        return cred.installation_token.installation.app
+    return cred.user_token.app if cred.user_token is not None else None

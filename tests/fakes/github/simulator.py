@@ -25,6 +25,7 @@ from . import (
     rest_hooks,
     rest_oauth,
     rest_repos,
+    rest_statuses,
     rest_users,
     sim_api,
     webflow,
@@ -74,6 +75,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
             *rest_apps.routes,
             *rest_hooks.routes,
             *rest_hook_config.routes,
+            *rest_statuses.routes,  # before rest_repos (see there)
             *rest_repos.routes,
             *rest_oauth.routes,
             *webflow.routes,

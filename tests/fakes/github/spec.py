@@ -37,6 +37,8 @@ UNDOCUMENTED_STATUSES = {
     # An invalid URL is refused like on the hook itself (the description lists only 200).
     ("repos/update-webhook-config-for-repo", 422): "validation-error",
     ("apps/update-webhook-config-for-app", 422): "validation-error",
+    # An unknown SHA or state ("No commit found for SHA: ...") is a 422 (only 201 is listed).
+    ("repos/create-commit-status", 422): "validation-error",
 }
 
 
