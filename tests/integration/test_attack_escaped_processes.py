@@ -18,12 +18,12 @@ import pytest
 from nanoscale.deployments.releases import project_paths
 from nanoscale.engine.runtime import cgroups, procfs
 from nanoscale.engine.runtime.cgroups import ResourceLimits
-from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.engine.runtime.sandbox import make_sandbox
 from nanoscale.engine.runtime.users import project_user_name
 from tests.support.caddy_releases import app_spec
 from tests.support.deploy import STATIC_APP, DeployHarness
+from tests.support.http_wait import wait_for_http
 
 LIMITS = ResourceLimits(memory_bytes=512 * 2**20, max_processes=256, cpu_percent=100)
 

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.releases import project_paths
-from nanoscale.engine.runtime.health import wait_for_port
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.engine.runtime.users import (
     ensure_project_user,
@@ -33,6 +32,7 @@ from nanoscale.projects.models import Project
 from tests.support.api import bearer, fast_password_hashing, project_body, setup_admin
 from tests.support.caddy_releases import app_spec
 from tests.support.deploy import DeployHarness
+from tests.support.http_wait import wait_for_http
 
 __all__ = ["fast_password_hashing"]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="per-project users need root")
@@ -96,7 +96,7 @@ def test_a_release_preloading_its_own_library_never_runs_it_as_root(
     runtime = ProcessRuntime(open_dir / "state")
     try:
         runtime.start(spec)
-        assert wait_for_port(spec.port, timeout=20)
+        assert wait_for_http(spec.port, timeout=20)
     finally:
         runtime.stop_all(grace_seconds=2)
         runtime.close()

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from nanoscale.deployments.releases import project_paths
-from nanoscale.engine.runtime.health import wait_for_port
 from nanoscale.settings import Settings
 from tests.support.caddy import free_port
 from tests.support.deploy import DeployHarness, deploy_harness, deploy_settings_overrides
 from tests.support.git_server import GitServer
+from tests.support.http_wait import wait_for_http
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the squatter is another user")
 SQUATTER = "import http.server as h, sys; h.HTTPServer(('127.0.0.1', int(sys.argv[1])), h.SimpleHTTPRequestHandler).serve_forever()"  # noqa: E501
@@ -72,7 +72,7 @@ def test_a_port_squatted_during_the_build_is_detected_and_traffic_is_not_switche
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        assert wait_for_port(port, timeout=15)
+        assert wait_for_http(port, timeout=15)
         (release / "go").touch()
         runner.join(60)
     finally:

@@ -26,7 +26,7 @@ from nanoscale.db.migrate import alembic_config
 from nanoscale.engine.runtime import cgroups
 from nanoscale.engine.runtime.sandbox import find_bwrap
 from nanoscale.errors import NanoScaleError
-from nanoscale.settings import Settings, load_settings
+from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def check_git(_settings: Settings) -> Finding:
 
 
 def check_proxy(settings: Settings) -> Finding:
-    if settings.proxy != "caddy":
+    if settings.proxy != ProxyKind.CADDY:
         return _ok("proxy", "none (projects are reachable on their ports only)")
     url = f"{settings.caddy_admin.rstrip('/')}/config/"
     try:
@@ -148,7 +148,7 @@ def check_proxy(settings: Settings) -> Finding:
 
 
 def check_runtime(settings: Settings) -> Finding:
-    if settings.runtime == "systemd":
+    if settings.runtime == RuntimeKind.SYSTEMD:
         if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
             return _problem(
                 "runtime", "systemd is not running on this host",

@@ -28,15 +28,11 @@ from nanoscale.engine.runtime import cgroups, confine, kill
 from nanoscale.engine.runtime.cgroups import Cgroup, ResourceLimits
 from nanoscale.engine.runtime.sandbox import Sandbox
 from nanoscale.engine.runtime.users import Account, check_reachable
-from nanoscale.errors import NanoScaleError, PlatformError, UserCodeError
+from nanoscale.errors import Cancelled, PlatformError, UserCodeError
 
 TAIL_LINES = 20
 TAIL_CHARS = 4000  # of the log tail quoted in a failed build's error
 READ_BYTES = 65_536  # output is read in chunks: a huge line without newline is never whole
-
-
-class Cancelled(NanoScaleError):
-    default_code = "cancelled"
 
 
 @dataclass(frozen=True)
