@@ -7,6 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,20 @@ from nanoscale.engine.runtime.users import ensure_project_user, lookup, remove_p
 
 LIMITS = ResourceLimits(memory_bytes=96 * 2**20, max_processes=20, cpu_percent=100)
 ALLOCATE = "python3 -c 'x = bytearray(256 * 2**20)' 2>&1; echo exit=$?"
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        uids = next(
+            (line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), []
+        )
+        count += str(uid) in uids[:1]
+    return count
 
 
 def _run(command: str, confinement: confine.Confinement, workdir: Path) -> str:
@@ -56,7 +71,11 @@ def test_without_a_cgroup_a_project_user_cannot_fork_past_the_process_limit(
     project_user: str,
 ) -> None:
     account = lookup(project_user)
-    confinement = confine.Confinement(account, None, LIMITS, None)
-    spawn_many = "for i in $(seq 40); do sleep 5 & done 2>&1 | head -1; kill 0 2>/dev/null"
+    assert account is not None
+    # RLIMIT_NPROC counts every process of the uid on the host: leave room for any already
+    # running as it (uids are reused after userdel), then ask for far more than the rest.
+    limits = replace(LIMITS, max_processes=_processes_of(account.uid) + 20)
+    confinement = confine.Confinement(account, None, limits, None)
+    spawn_many = "for i in $(seq 60); do sleep 5 & done 2>&1 | head -1; kill 0 2>/dev/null"
     out = _run(spawn_many, confinement, Path("/"))
     assert "fork" in out.lower() or "resource temporarily unavailable" in out.lower(), out
