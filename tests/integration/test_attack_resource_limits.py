@@ -1,15 +1,20 @@
 """Attack: starving the host. A build that allocates past the project's memory limit, or a
 fork bomb, is stopped by the kernel in the build's own cgroup, the deployment fails with a
-stable code saying which limit, and nothing of it is left running."""
+stable code saying which limit, and nothing of it is left running. An app over the limit is
+stopped the same way and its log says so."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from nanoscale.engine.runtime import cgroups, kill
 from nanoscale.engine.runtime.cgroups import ResourceLimits
+from nanoscale.engine.runtime.process import ProcessRuntime
+from tests.support.caddy_releases import app_spec
 from tests.support.deploy import DeployHarness
 
 pytestmark = pytest.mark.skipif(cgroups.available() is None, reason="needs usable cgroups")
@@ -64,3 +69,24 @@ def test_a_build_within_the_limits_is_unaffected(deploy: DeployHarness) -> None:
     deployment_id = deploy.request(project, sha)
     deploy.run_until_idle()
     assert deploy.deployment(deployment_id).state == "live"
+
+
+def test_an_app_over_the_memory_limit_is_stopped_and_its_log_says_why(tmp_path: Path) -> None:
+    spec = app_spec(tmp_path)
+    hog = "python3 -c 'blocks = [bytearray(2**20) for _ in range(512)]'"
+    spec = replace(spec, start_command=f"{hog} && {spec.start_command}")
+    runtime = ProcessRuntime(tmp_path / "state", limits=SMALL, backoff_initial=5)
+    try:
+        runtime.start(spec)
+        deadline = time.monotonic() + 30
+        while "restarting in" not in _text(spec.log_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runtime.stop_all(grace_seconds=2)
+        runtime.close()
+    assert "MemoryError" not in _text(spec.log_path)  # killed by the kernel, not refused
+    assert "stopped at the project memory limit of 64 MiB" in _text(spec.log_path)
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

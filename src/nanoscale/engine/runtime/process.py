@@ -197,6 +197,7 @@ class ProcessRuntime:
             restart_in=release.backoff,
         )
         exit_text = "" if code is None else f" with code {code}"
+        exit_text += spawn.limit_note(release.spec.deployment_id, self._limits)
         spawn.append_log(
             release.spec.log_path, f"app exited{exit_text}; restarting in {release.backoff:g}s"
         )

@@ -87,6 +87,21 @@ def reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
+def limit_note(release_id: str, limits: ResourceLimits | None) -> str:
+    """Why the kernel stopped the release, if it was a project limit (for its log)."""
+    group = cgroups.open_existing(kill.release_cgroup_name(release_id))
+    if group is None or limits is None:
+        return ""
+    if group.memory_limit_hit():
+        return (
+            f" (stopped at the project memory limit of {limits.memory_bytes // 2**20} MiB, "
+            "NANOSCALE_TENANT_MEMORY_MB)"
+        )
+    if group.process_limit_hit():
+        return f" (reached the project limit of {limits.max_processes} processes)"
+    return ""
+
+
 def forget_children() -> None:
     """Orchestrator shutdown: releases keep running on purpose (a restart re-adopts them);
     their exit codes are then collected by pid (`reap`), so the Popen objects are dropped
