@@ -119,3 +119,37 @@ def test_release_runs_as_the_project_user(project: tuple[str, str], open_dir: Pa
     finally:
         runtime.stop_all(grace_seconds=2)
         runtime.close()
+
+
+@needs_root
+def test_a_freed_uid_that_still_runs_a_process_is_not_given_to_a_new_project(
+    project: tuple[str, str],
+) -> None:
+    """An account force-deleted while its process ran frees its uid; the next account may
+    get that uid and would then own the old process. NanoScale refuses such an account."""
+    old = (f"rt-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex)
+    old_user = ensure_project_user(*old)
+    assert old_user is not None
+    old_account = lookup(old_user)
+    assert old_account is not None
+    leftover = subprocess.Popen(
+        ["sleep", "600"], user=old_account.uid, group=old_account.gid, extra_groups=[]
+    )
+    try:
+        subprocess.run(["userdel", "--force", old_user], check=True, capture_output=True)
+        try:
+            created = ensure_project_user(*project)
+        except PlatformError as exc:
+            assert exc.code == "project_user_conflict"
+            assert f"uid {old_account.uid}" in exc.message
+            assert lookup(project_user_name(*project)) is None  # removed again
+        else:
+            assert created is not None
+            fresh = lookup(created)
+            assert fresh is not None
+            if fresh.uid == old_account.uid:
+                pytest.fail("a uid with a running process was given to a new project")
+            pytest.skip("useradd picked another uid (a parallel run took the freed one)")
+    finally:
+        leftover.kill()
+        leftover.wait()

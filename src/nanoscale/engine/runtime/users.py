@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanoscale.engine.runtime import procfs
 from nanoscale.errors import PlatformError
 
 MAX_NAME = 32  # useradd's limit
@@ -86,15 +87,7 @@ def ensure_project_user(project_name: str, project_id: str) -> str | None:
     name = project_user_name(project_name, project_id)
     with _lock:
         if lookup(name) is None:
-            nologin = shutil.which("nologin", path="/usr/sbin:/sbin:/usr/bin") or "/bin/false"
-            _run(
-                [
-                    *("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent"),
-                    *("--shell", nologin, "--comment", owner_comment(project_id)),
-                    *("--user-group", name),
-                ],
-                ok_codes={0, 9},  # 9: exists (made concurrently): its comment decides below
-            )
+            _create(name, project_id)
         if _comment(name) != owner_comment(project_id):
             raise PlatformError(
                 f"the system user {name} already exists but was not created by NanoScale for "
@@ -102,6 +95,29 @@ def ensure_project_user(project_name: str, project_id: str) -> str | None:
                 code="project_user_conflict",
             )
     return name
+
+
+def _create(name: str, project_id: str) -> None:
+    nologin = shutil.which("nologin", path="/usr/sbin:/sbin:/usr/bin") or "/bin/false"
+    _run(
+        [
+            *("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent"),
+            *("--shell", nologin, "--comment", owner_comment(project_id)),
+            *("--user-group", name),
+        ],
+        ok_codes={0, 9},  # 9: exists (made concurrently): its comment decides afterwards
+    )
+    account = lookup(name)
+    # A uid freed by a forced deletion may come back while a process of its old owner still
+    # runs: that process would then own the new project's files.
+    holders = procfs.uid_pids(account.uid) if account else []
+    if account is not None and holders and _comment(name) == owner_comment(project_id):
+        _run(["userdel", "--force", name], ok_codes={0, 6})  # busy: that process runs
+        raise PlatformError(
+            f"the uid {account.uid} given to the new system user {name} still has running "
+            f"processes (pid {holders[0]}); the user was removed again. End those processes",
+            code="project_user_conflict",
+        )
 
 
 def remove_project_user(project_name: str, project_id: str) -> None:
