@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanoscale.logs import get_logger
+
+log = get_logger("nanoscale.runtime")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 GROUP_DIR = "nanoscale"
 V1_CONTROLLERS = ("memory", "pids", "cpu")
@@ -107,8 +110,12 @@ def available(root: Path = CGROUP_ROOT) -> int | None:
     controllers = root / "cgroup.controllers"
     if controllers.exists():
         found = set(controllers.read_text().split())
-        return 2 if {"memory", "pids"} <= found else None
-    if all((root / c / "cgroup.procs").exists() for c in ("memory", "pids")):
+        usable = {"memory", "pids"} <= found and os.access(root, os.W_OK)
+        return 2 if usable else None
+    if all(
+        (root / c / "cgroup.procs").exists() and os.access(root / c, os.W_OK)
+        for c in ("memory", "pids")
+    ):
         return 1
     return None
 
@@ -121,9 +128,13 @@ def create(unit: str, limits: ResourceLimits, *, root: Path = CGROUP_ROOT) -> Cg
         return None
     group = open_existing(unit, root=root) or Cgroup((), version)
     group.remove()
-    if version == 2:
-        return _create_v2(unit, limits, root)
-    return _create_v1(unit, limits, root)
+    try:
+        if version == 2:
+            return _create_v2(unit, limits, root)
+        return _create_v1(unit, limits, root)
+    except OSError as exc:  # e.g. a read-only cgroup mount in a container: rlimits apply
+        log.warning("runtime.cgroup_unavailable", unit=unit, error=exc.strerror)
+        return None
 
 
 def open_existing(unit: str, *, root: Path = CGROUP_ROOT) -> Cgroup | None:
