@@ -27,6 +27,7 @@ from nanoscale.errors import ConfigError
 ENV_PREFIX = "NANOSCALE_"
 CONFIG_FILE_VAR = "NANOSCALE_CONFIG_FILE"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+UNIX_PREFIX = "unix/"  # Caddy's network prefix: `unix//abs/path` names the socket /abs/path
 
 
 def is_loopback_host(host: str) -> bool:
@@ -71,7 +72,8 @@ class Settings(BaseSettings):
     runtime: Literal["process", "systemd"] = "process"
     proxy: Literal["caddy", "none"] = "none"
     base_domain: str = "localhost"
-    caddy_admin: str = "http://127.0.0.1:2019"
+    # Caddy's admin API as a Unix socket in Caddy's syntax (`unix//run/caddy/admin.sock`).
+    caddy_admin: str | None = None
     proxy_http_port: int = Field(default=80, ge=1, le=65535)
     proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
     proxy_listen_host: str = ""  # interface Caddy's NanoScale server binds; "" = all
@@ -120,6 +122,17 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)"
                 ) from None
         return value
+
+    @field_validator("caddy_admin")
+    @classmethod
+    def _check_caddy_admin(cls, value: str | None) -> str | None:
+        if value is None or (value.startswith(UNIX_PREFIX + "/") and len(value) > 6):
+            return value
+        raise ValueError(
+            "must be a Unix socket in Caddy's syntax, e.g. unix//run/caddy/admin.sock: Caddy's "
+            "admin API has no authentication, and every deployed app can reach a TCP port on "
+            "loopback (a socket in a directory only NanoScale and Caddy can enter cannot)"
+        )
 
     @field_validator("public_base_url")
     @classmethod
@@ -172,6 +185,13 @@ class Settings(BaseSettings):
     @property
     def resolved_secret_key_file(self) -> Path:
         return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def caddy_admin_socket(self) -> Path:
+        """The admin socket NanoScale talks to: the configured one, else its own Caddy's."""
+        if self.caddy_admin is not None:
+            return Path(self.caddy_admin[len(UNIX_PREFIX) :])
+        return self.data_dir.resolve() / "caddy" / "admin.sock"
 
     @property
     def cookies_secure(self) -> bool:

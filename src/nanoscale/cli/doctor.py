@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import typer
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,6 +22,7 @@ from nanoscale.crypto import KeyRing, read_key_file
 from nanoscale.db.engine import make_engine
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
+from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import Settings, load_settings
 
@@ -128,21 +128,19 @@ def check_git(_settings: Settings) -> Finding:
 def check_proxy(settings: Settings) -> Finding:
     if settings.proxy != "caddy":
         return _ok("proxy", "none (projects are reachable on their ports only)")
-    url = f"{settings.caddy_admin.rstrip('/')}/config/"
-    try:
-        response = httpx.get(url, timeout=3.0)
-    except httpx.HTTPError as exc:
+    socket_path = settings.caddy_admin_socket
+    with CaddyAdmin(socket_path, timeout=3.0) as admin:
+        answers = admin.answers()
+    if not answers:
         return _problem(
-            "proxy", f"Caddy admin API at {settings.caddy_admin} is unreachable "
-            f"({type(exc).__name__})",
-            "start Caddy (`systemctl start caddy`) or set NANOSCALE_CADDY_ADMIN",
+            "proxy", f"Caddy's admin API does not answer on {socket_path}",
+            "start Caddy with `admin unix/" + str(socket_path) + "` (docs/proxy.md) "
+            "or set NANOSCALE_CADDY_ADMIN to its socket",
         )  # fmt: skip
-    if response.status_code != 200:
-        return _problem(
-            "proxy", f"Caddy admin API answered {response.status_code}",
-            "check that NANOSCALE_CADDY_ADMIN points at Caddy's admin endpoint",
-        )  # fmt: skip
-    return _ok("proxy", f"Caddy admin API reachable at {settings.caddy_admin}")
+    exposed = admin_socket_exposure(socket_path)
+    if exposed:
+        return _problem("proxy", exposed, f"chmod 700 {socket_path.parent}")
+    return _ok("proxy", f"Caddy admin API on {socket_path}, reachable by NanoScale only")
 
 
 def check_runtime(settings: Settings) -> Finding:

@@ -34,7 +34,7 @@ def proxy_health(ctx: AppContext) -> ComponentHealth:
     if ctx.settings.proxy == "none":
         return ComponentHealth("Proxy", "none", "no reverse proxy (NANOSCALE_PROXY=none)")
     healthy = backends_for(ctx).proxy.healthy()
-    detail = f"Caddy admin API at {ctx.settings.caddy_admin}"
+    detail = f"Caddy admin API on {ctx.settings.caddy_admin_socket}"
     return ComponentHealth("Proxy", "ok" if healthy else "unreachable", detail)
 
 

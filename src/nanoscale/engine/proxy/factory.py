@@ -16,5 +16,5 @@ def make_proxy(settings: Settings) -> Proxy:
             http_port=settings.proxy_http_port,
             https_port=settings.proxy_https_port,
         )
-        return CaddyProxy(admin_url=settings.caddy_admin, listen=listen)
+        return CaddyProxy(admin_socket=settings.caddy_admin_socket, listen=listen)
     return NoProxy()
