@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,20 @@ from nanoscale.context import AppContext
 from nanoscale.crypto import generate_key
 from tests.support.caddy import CaddyInstance
 from tests.support.cli import run_cli
+from tests.support.deploy import traversable_dir
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
-    """NANOSCALE_* for the CLI: a temp data dir and the parametrized database."""
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Path]:
+    """NANOSCALE_* for the CLI: a temp data dir project users can reach (as in production;
+    pytest's tmp_path is not) and the parametrized database."""
     for name in ("NANOSCALE_PROXY", "NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NANOSCALE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)
-    monkeypatch.setenv("NANOSCALE_SECRET_KEY", generate_key())
-    return tmp_path / "var"
+    with traversable_dir("nanoscale-cli-") as root:
+        monkeypatch.setenv("NANOSCALE_DATA_DIR", str(root / "var"))
+        monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)
+        monkeypatch.setenv("NANOSCALE_SECRET_KEY", generate_key())
+        yield root / "var"
 
 
 def test_user_create_list_delete(env: Path, context: AppContext) -> None:
