@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -52,6 +53,7 @@ def caddy_binary() -> str:
 class CaddyInstance:
     root: Path
     http_port: int = field(default_factory=free_port)
+    user: str | None = None  # run Caddy as this system user (as Debian's caddy.service does)
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,6 +106,9 @@ class CaddyInstance:
             "XDG_DATA_HOME": str(self.root / "data"),
             "XDG_CONFIG_HOME": str(self.root / "config"),
         }
+        account = pwd.getpwnam(self.user) if self.user else None
+        if account is not None:
+            os.chown(self.root, account.pw_uid, account.pw_gid)  # its socket and storage
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [caddy_binary(), "run", "--config", str(config_path)],
@@ -112,6 +117,9 @@ class CaddyInstance:
                 stderr=log,
                 env=env,
                 start_new_session=True,
+                user=account.pw_uid if account else None,
+                group=account.pw_gid if account else None,
+                extra_groups=[] if account else None,
             )
         self._wait_ready()
 
@@ -163,9 +171,9 @@ class CaddyInstance:
 
 
 @contextmanager
-def running_caddy() -> Iterator[CaddyInstance]:
+def running_caddy(*, user: str | None = None) -> Iterator[CaddyInstance]:
     root = Path(tempfile.mkdtemp(prefix="nanoscale-caddy-"))
-    instance = CaddyInstance(root=root)
+    instance = CaddyInstance(root=root, user=user)
     try:
         instance.start()
         yield instance

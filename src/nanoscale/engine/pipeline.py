@@ -22,6 +22,7 @@ from nanoscale.engine.isolation import lock_down_project_tree, lock_down_release
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.engine.static_publish import publish_static, unpublish
 from nanoscale.engine.static_root import check_static_root
 from nanoscale.errors import UserCodeError
 
@@ -63,6 +64,10 @@ class ProjectPaths:
 
     def release(self, deployment_id: str) -> Path:
         return self.root / "releases" / deployment_id
+
+    def published(self, deployment_id: str) -> Path:
+        """A static release's output as the proxy serves it (engine/static_publish.py)."""
+        return self.root.parent.parent / "published" / self.root.name / deployment_id
 
     def release_log(self, deployment_id: str) -> Path:
         return self.root / "logs" / f"{deployment_id}.log"
@@ -128,9 +133,11 @@ def spec_for(job: ReleaseJob, paths: ProjectPaths, *, port: int, run_as: str | N
 
 
 def route_for(job: ReleaseJob, port: int, paths: ProjectPaths) -> Route:
-    static_root = static_root_for(job, paths)
-    upstream = None if static_root else port
-    return Route(job.project_id, job.hosts, upstream_port=upstream, static_root=static_root)
+    """Static sites are served from their published copy, never from the release itself."""
+    if is_static(job):
+        published = paths.published(job.deployment_id)
+        return Route(job.project_id, job.hosts, upstream_port=None, static_root=published)
+    return Route(job.project_id, job.hosts, upstream_port=port, static_root=None)
 
 
 @dataclass
@@ -174,7 +181,7 @@ class Pipeline:
         observer.commit_fetched(info)
         if run_as is not None:
             give_tree_to(release_dir, run_as)
-        lock_down_release(release_dir, static=is_static(job))
+        lock_down_release(release_dir)
         workdir = workdir_for(job, paths)
         if not workdir.is_dir():
             raise UserCodeError(
@@ -209,6 +216,7 @@ class Pipeline:
     def discard(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
         if handle.ref != STATIC_REF:
             self.runtime.stop(handle)
+        unpublish(paths.published(handle.deployment_id))
         shutil.rmtree(paths.release(handle.deployment_id), ignore_errors=True)
 
     def _build(
@@ -256,6 +264,9 @@ class Pipeline:
                     code="output_missing",
                 )
             check_static_root(spec.static_root)  # no link may publish a host file
+            published = paths.published(job.deployment_id)
+            unpublish(published)  # a half-made copy from an interrupted attempt
+            publish_static(spec.static_root, published, group=self.proxy.static_reader_gid())
             return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
         if not job.start_command:
             raise UserCodeError(

@@ -30,6 +30,11 @@ class Proxy(Protocol):
 
     def healthy(self) -> bool: ...
 
+    def static_reader_gid(self) -> int | None:
+        """The group that may read published static sites (the proxy's), or None when the
+        orchestrator's own user serves them."""
+        ...
+
     def ensure_config(self) -> bool:
         """Re-install the routes if the proxy lost them (e.g. it restarted); True if it did.
         Cheap when nothing is missing: the worker may call it every few seconds."""

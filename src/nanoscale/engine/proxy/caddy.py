@@ -113,6 +113,13 @@ class CaddyProxy:
     def healthy(self) -> bool:
         return self._admin.answers()
 
+    def static_reader_gid(self) -> int | None:
+        """Caddy's group: Caddy created its admin socket, so the socket carries it."""
+        try:
+            return self._admin.socket_path.stat().st_gid
+        except OSError:
+            return None
+
     def close(self) -> None:
         self._admin.close()
 

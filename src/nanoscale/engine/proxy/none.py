@@ -68,6 +68,9 @@ class NoProxy:
     def healthy(self) -> bool:
         return True
 
+    def static_reader_gid(self) -> int | None:
+        return None  # served by this process
+
     def close(self) -> None:
         with self._lock:
             for project_id in list(self._static):
