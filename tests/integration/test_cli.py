@@ -21,8 +21,9 @@ from tests.support.deploy import traversable_dir
 def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Path]:
     """NANOSCALE_* for the CLI: a temp data dir project users can reach (as in production;
     pytest's tmp_path is not) and the parametrized database."""
-    for name in ("NANOSCALE_PROXY", "NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
+    for name in ("NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NANOSCALE_PROXY", "none")
     with traversable_dir("nanoscale-cli-") as root:
         monkeypatch.setenv("NANOSCALE_DATA_DIR", str(root / "var"))
         monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)

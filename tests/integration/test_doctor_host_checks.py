@@ -24,8 +24,9 @@ NOBODY = 65534
 @pytest.fixture
 def home(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Path]:
     """A home-like directory (mode 0700) with NanoScale's data directory inside it."""
-    for name in ("NANOSCALE_PROXY", "NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
+    for name in ("NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NANOSCALE_PROXY", "none")
     with traversable_dir("nanoscale-home-") as root:
         home = root / "operator"
         (home / "nanoscale" / "var").mkdir(parents=True, mode=0o755)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from nanoscale.db.engine import make_engine
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
 from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
+from nanoscale.engine.proxy.managed import caddy_binary
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import Settings, load_settings
 
@@ -116,10 +118,12 @@ def check_git(_settings: Settings) -> Finding:
 
 def check_proxy(settings: Settings) -> Finding:
     if settings.proxy != "caddy":
-        return ok("proxy", "none (projects are reachable on their ports only)")
+        return ok("proxy", "none (each release is reached on its own loopback port)")
     socket_path = settings.caddy_admin_socket
     with CaddyAdmin(socket_path, timeout=3.0) as admin:
         answers = admin.answers()
+    if not answers and settings.caddy_managed:
+        return check_managed_caddy(settings)
     if not answers:
         return problem(
             "proxy", f"Caddy's admin API does not answer on {socket_path}",
@@ -130,6 +134,34 @@ def check_proxy(settings: Settings) -> Finding:
     if exposed:
         return problem("proxy", exposed, f"chmod 700 {socket_path.parent}")
     return ok("proxy", f"Caddy admin API on {socket_path}, reachable by NanoScale only")
+
+
+def check_managed_caddy(settings: Settings) -> Finding:
+    """Not running yet: `serve` will start it, if it is installed and its port is free."""
+    binary = caddy_binary()
+    if binary is None:
+        return problem(
+            "proxy", "caddy is not installed (NanoScale runs its own Caddy by default)",
+            "apt-get install caddy (`make run` does), or set NANOSCALE_PROXY=none",
+        )  # fmt: skip
+    host = settings.proxy_listen_host or "0.0.0.0"  # noqa: S104 (what Caddy will bind)
+    port = settings.proxy_http_port
+    if not port_free(host, port):
+        return problem(
+            "proxy", f"port {port} on {host}, where NanoScale's Caddy will serve apps, is in use",
+            "stop what holds it, or set NANOSCALE_PROXY_HTTP_PORT to a free port",
+        )  # fmt: skip
+    return ok("proxy", f"{binary} will be started by `nanoscale serve` (apps on port {port})")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def check_runtime(settings: Settings) -> Finding:

@@ -16,6 +16,7 @@ orchestrator restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,11 @@ from nanoscale.errors import PlatformError
 
 
 class CaddyProxy:
-    def __init__(self, *, admin_socket: Path, listen: Listen) -> None:
+    def __init__(
+        self, *, admin_socket: Path, listen: Listen, revive: Callable[[], object] | None = None
+    ) -> None:
+        """`revive` starts Caddy again when it is NanoScale's own and stopped answering."""
+        self._revive = revive
         self._admin = CaddyAdmin(admin_socket)
         self._admin_listen = admin_listen_address(admin_socket)
         self._listen = listen
@@ -95,7 +100,7 @@ class CaddyProxy:
         restarted, or anything was added or edited behind its back). True if it did.
         Only reads when everything matches: no config load, so no connection is disturbed."""
         with self._lock:
-            current = self._current_config()
+            current = self._current_or_revived_config()
             routes = list(self._routes.values())
             if config_matches(current, routes, self._listen, self._admin_listen):
                 return False
@@ -147,6 +152,15 @@ class CaddyProxy:
         response = self._request("GET", "/config/")
         self._check(response)
         return response.json()
+
+    def _current_or_revived_config(self) -> Any:
+        try:
+            return self._current_config()
+        except PlatformError as exc:
+            if exc.code != "proxy_unreachable" or self._revive is None:
+                raise
+        self._revive()
+        return self._current_config()
 
     def _load_whole_config(self) -> None:
         routes = list(self._routes.values())
