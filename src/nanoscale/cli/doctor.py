@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from nanoscale.cli.host_checks import (
     check_data_dir_traversable,
     check_port_ranges,
     check_sandbox,
+    port_free,
 )
 from nanoscale.crypto import KeyRing, read_key_file
 from nanoscale.db.engine import make_engine
@@ -152,16 +152,6 @@ def check_managed_caddy(settings: Settings) -> Finding:
             "stop what holds it, or set NANOSCALE_PROXY_HTTP_PORT to a free port",
         )  # fmt: skip
     return ok("proxy", f"{binary} will be started by `nanoscale serve` (apps on port {port})")
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def check_runtime(settings: Settings) -> Finding:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -109,6 +110,16 @@ def check_port_ranges(settings: Settings) -> Finding:
             "give NANOSCALE_RELEASE_PORT_* and NANOSCALE_PORT_RANGE_* disjoint ranges",
         )  # fmt: skip
     return ok("ports", f"releases on {r_low}-{r_high}, clear of the kernel's ephemeral ports")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def startup_notes(settings: Settings) -> list[str]:

@@ -120,6 +120,7 @@ def _url(
         hosts=hosts_for(project, settings),
         upstream_port=None if static else live.release_port,
         static_root=None,
+        stable_port=project.port,
     )
     url = proxy.public_url(route)
     return None if url.endswith(":None") else url  # a static site served by another process

@@ -44,6 +44,7 @@ class ReleaseJob:
     health_check_path: str
     hosts: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
+    stable_port: int | None = None  # the project's own port (used without Caddy)
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,10 @@ def route_for(job: ReleaseJob, port: int, paths: ProjectPaths) -> Route:
     """Static sites are served from their published copy, never from the release itself."""
     if is_static(job):
         published = paths.published(job.deployment_id)
-        return Route(job.project_id, job.hosts, upstream_port=None, static_root=published)
-    return Route(job.project_id, job.hosts, upstream_port=port, static_root=None)
+        return Route(
+            job.project_id, job.hosts, None, static_root=published, stable_port=job.stable_port
+        )
+    return Route(job.project_id, job.hosts, port, static_root=None, stable_port=job.stable_port)
 
 
 @dataclass

@@ -13,6 +13,8 @@ class Route:
     hosts: tuple[str, ...]  # `<name>.<base domain>` plus custom domains
     upstream_port: int | None  # for process releases
     static_root: Path | None  # for static sites
+    # The project's own port: without Caddy, its stable address (engine/proxy/none.py).
+    stable_port: int | None = None
 
 
 class Proxy(Protocol):
