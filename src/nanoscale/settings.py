@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -40,6 +41,20 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+class RuntimeKind(StrEnum):
+    """How releases run: child processes of the orchestrator, or systemd units."""
+
+    PROCESS = "process"
+    SYSTEMD = "systemd"
+
+
+class ProxyKind(StrEnum):
+    """What routes traffic to releases: Caddy through its admin API, or nothing."""
+
+    CADDY = "caddy"
+    NONE = "none"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
@@ -70,8 +85,8 @@ class Settings(BaseSettings):
     port_range_start: int = Field(default=20000, ge=1024, le=65535)
     port_range_end: int = Field(default=29999, ge=1024, le=65535)
 
-    runtime: Literal["process", "systemd"] = "process"
-    proxy: Literal["caddy", "none"] = "caddy"
+    runtime: RuntimeKind = RuntimeKind.PROCESS
+    proxy: ProxyKind = ProxyKind.CADDY
     base_domain: str = "localhost"
     # Caddy's admin API as a Unix socket in Caddy's syntax (`unix//run/caddy/admin.sock`);
     # unset: NanoScale runs its own Caddy (engine/proxy/managed.py).
@@ -207,7 +222,7 @@ class Settings(BaseSettings):
     def caddy_managed(self) -> bool:
         """NanoScale starts (or adopts) its own Caddy: the proxy is Caddy and no admin socket
         of a system Caddy is configured."""
-        return self.proxy == "caddy" and self.caddy_admin is None
+        return self.proxy == ProxyKind.CADDY and self.caddy_admin is None
 
     @property
     def caddy_admin_socket(self) -> Path:

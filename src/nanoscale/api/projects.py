@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
-from nanoscale.deployments.actions import create_and_deploy_project, delete_project_and_teardown
-from nanoscale.deployments.status import project_state, project_summaries
+from nanoscale.deployments.reads.status import project_state, project_summaries
+from nanoscale.deployments.service import create_and_deploy_project, delete_project_and_teardown
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+from nanoscale.settings import ProxyKind
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -63,7 +64,7 @@ def project_out(project: Project, *, db: Session, ctx: AppContext) -> ProjectOut
 def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | None) -> ProjectOut:
     return ProjectOut(
         **{name: getattr(project, name) for name in _PLAIN_FIELDS},
-        port=project.port if ctx.settings.proxy == "none" else None,
+        port=project.port if ctx.settings.proxy == ProxyKind.NONE else None,
         status=status,
         url=url,
         env_var_keys=secrets.env_var_keys(project, keyring=ctx.keyring),

@@ -31,7 +31,7 @@ from nanoscale.db.migrate import alembic_config
 from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
 from nanoscale.engine.proxy.managed import caddy_binary
 from nanoscale.errors import NanoScaleError
-from nanoscale.settings import Settings, load_settings
+from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
 
 
 def check_secret_key(settings: Settings) -> Finding:
@@ -117,8 +117,8 @@ def check_git(_settings: Settings) -> Finding:
 
 
 def check_proxy(settings: Settings) -> Finding:
-    if settings.proxy != "caddy":
-        return ok("proxy", "none (each release is reached on its own loopback port)")
+    if settings.proxy != ProxyKind.CADDY:
+        return ok("proxy", "none (each project is reached on its own loopback port)")
     socket_path = settings.caddy_admin_socket
     with CaddyAdmin(socket_path, timeout=3.0) as admin:
         answers = admin.answers()
@@ -155,7 +155,7 @@ def check_managed_caddy(settings: Settings) -> Finding:
 
 
 def check_runtime(settings: Settings) -> Finding:
-    if settings.runtime == "systemd":
+    if settings.runtime == RuntimeKind.SYSTEMD:
         if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
             return problem(
                 "runtime", "systemd is not running on this host",

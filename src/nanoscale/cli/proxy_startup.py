@@ -12,7 +12,7 @@ from nanoscale.cli.host_checks import port_free
 from nanoscale.db.files import prepare_data_dir
 from nanoscale.engine.proxy.managed import ManagedCaddy, managed_paths
 from nanoscale.errors import PlatformError
-from nanoscale.settings import Settings
+from nanoscale.settings import ProxyKind, Settings
 
 
 def apps_address(settings: Settings) -> str:
@@ -31,7 +31,7 @@ def _check_port(settings: Settings) -> None:
 
 def start_proxy(settings: Settings) -> tuple[Settings, str]:
     """The settings to serve with (the proxy may fall back to none) and a line for the user."""
-    if settings.proxy != "caddy":
+    if settings.proxy != ProxyKind.CADDY:
         return settings, "apps: no reverse proxy (NANOSCALE_PROXY=none), each on its own port"
     if not settings.caddy_managed:
         return settings, f"apps: {apps_address(settings)} (Caddy on {settings.caddy_admin_socket})"
@@ -42,7 +42,7 @@ def start_proxy(settings: Settings) -> tuple[Settings, str]:
             _check_port(settings)
         started = managed.ensure_running()
     except PlatformError as exc:
-        fallback = settings.model_copy(update={"proxy": "none"})
+        fallback = settings.model_copy(update={"proxy": ProxyKind.NONE})
         return fallback, (
             f"warning: NanoScale's Caddy cannot run here: {exc.message}\n"
             "  apps are served WITHOUT Caddy, each on its own port: http://127.0.0.1:<project "

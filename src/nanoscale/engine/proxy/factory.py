@@ -7,11 +7,11 @@ from nanoscale.engine.proxy.caddy import CaddyProxy
 from nanoscale.engine.proxy.caddy_config import Listen
 from nanoscale.engine.proxy.managed import ManagedCaddy, managed_paths
 from nanoscale.engine.proxy.none import NoProxy
-from nanoscale.settings import Settings
+from nanoscale.settings import ProxyKind, Settings
 
 
 def make_proxy(settings: Settings) -> Proxy:
-    if settings.proxy == "caddy":
+    if settings.proxy == ProxyKind.CADDY:
         listen = Listen(
             host=settings.proxy_listen_host,
             http_port=settings.proxy_http_port,

@@ -98,10 +98,11 @@ class NoProxy:
     def ensure_config(self) -> bool:
         return False
 
-    def public_url(self, route: Route) -> str:
+    def public_url(self, route: Route) -> str | None:
+        """None for a static site this process does not serve (another process may)."""
         forwarder = self._forwarders.get(route.project_id)
         port = forwarder.port if forwarder is not None else self._upstream(route)
-        return f"http://127.0.0.1:{port}"
+        return None if port is None else f"http://127.0.0.1:{port}"
 
     def healthy(self) -> bool:
         return True
