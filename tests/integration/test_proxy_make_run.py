@@ -90,6 +90,7 @@ def test_the_project_url_answers_across_redeploy_and_rollback(
         client.http.close()
     caddy_home = nanoscale.root / "var" / "caddy"
     assert os.stat(caddy_home).st_mode & 0o777 == 0o700
+    assert os.stat(caddy_home / "admin.sock").st_mode & 0o777 == 0o600
 
     os.kill(int((caddy_home / "caddy.pid").read_text()), signal.SIGKILL)  # Caddy dies
     deadline = time.monotonic() + 60  # the worker's periodic check starts it again

@@ -94,6 +94,7 @@ class ManagedCaddy:
                 start_new_session=True,  # Ctrl+C on the orchestrator does not reach it
             )
         self._wait_ready()
+        self.paths.socket.chmod(0o600)  # Caddy 2.6 creates it with the umask's mode
         _STARTED.append(self._proc)
         return True
 
