@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from nanoscale.db.engine import session_scope
+from nanoscale.deployments.worker.teardown import teardown_project
 from nanoscale.engine.runtime.users import Account, lookup, project_user_name
+from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
 from tests.support.caddy import CaddyInstance, running_caddy
 from tests.support.deploy import (
@@ -103,3 +106,7 @@ def test_only_the_output_is_published_and_only_the_proxy_can_read_it(
     (release / "dist").symlink_to("/etc")
     assert caddy_user_caddy.get(site_host, "/passwd").status_code == 404
     assert f"v1 {sha}" in caddy_user_caddy.get(site_host, "/index.html").text
+
+    with session_scope(harness.ctx.sessions) as session:
+        teardown_project(session, ctx=harness.ctx, project=session.get_one(Project, site.id))
+    assert not published.parent.exists()  # deleting the project unpublishes it

@@ -68,9 +68,14 @@ class ProjectPaths:
     def release(self, deployment_id: str) -> Path:
         return self.root / "releases" / deployment_id
 
+    @property
+    def published_root(self) -> Path:
+        """<data_dir>/published/<project id>: outside the project's tree, platform-owned."""
+        return self.root.parent.parent / "published" / self.root.name
+
     def published(self, deployment_id: str) -> Path:
         """A static release's output as the proxy serves it (engine/static_publish.py)."""
-        return self.root.parent.parent / "published" / self.root.name / deployment_id
+        return self.published_root / deployment_id
 
     def release_log(self, deployment_id: str) -> Path:
         return self.root / "logs" / f"{deployment_id}.log"
@@ -280,7 +285,11 @@ class Pipeline:
             check_static_root(spec.static_root)  # no link may publish a host file
             published = paths.published(job.deployment_id)
             unpublish(published)  # a half-made copy from an interrupted attempt
-            publish_static(spec.static_root, published, group=self.proxy.static_reader_gid())
+            try:
+                publish_static(spec.static_root, published, group=self.proxy.static_reader_gid())
+            except BaseException:
+                unpublish(published)
+                raise
             return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
         if not job.start_command:
             raise UserCodeError(
