@@ -9,6 +9,7 @@ still serve the site."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,3 +111,23 @@ def test_only_the_output_is_published_and_only_the_proxy_can_read_it(
     with session_scope(harness.ctx.sessions) as session:
         teardown_project(session, ctx=harness.ctx, project=session.get_one(Project, site.id))
     assert not published.parent.exists()  # deleting the project unpublishes it
+
+
+def test_a_live_site_without_its_published_copy_is_published_again_on_restart(
+    harness: DeployHarness, caddy_user_caddy: CaddyInstance, deploy_data_dir: Path
+) -> None:
+    repo, sha = harness.repo("site", "static")
+    site = harness.project(repo, start_command=None, **STATIC_APP)
+    deployment_id = harness.request(site, sha)
+    harness.run_until_idle()
+    published = deploy_data_dir / "published" / site.id / deployment_id
+    shutil.rmtree(published)  # as after an upgrade from releases served in place
+
+    harness.worker.restore_releases()  # what an orchestrator start does
+
+    caddy_account = lookup("caddy")
+    assert caddy_account is not None
+    assert (published / "index.html").is_file()
+    assert published.stat().st_gid == caddy_account.gid
+    host = f"{site.name}.localhost"
+    assert f"v1 {sha}" in caddy_user_caddy.get(host, "/index.html").text

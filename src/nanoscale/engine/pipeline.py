@@ -26,8 +26,10 @@ from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
 from nanoscale.engine.runtime.users import Account, give_tree_to
 from nanoscale.engine.static_publish import publish_static, unpublish
 from nanoscale.engine.static_root import check_static_root
-from nanoscale.errors import UserCodeError
+from nanoscale.errors import NanoScaleError, UserCodeError
+from nanoscale.logs import get_logger
 
+log = get_logger(__name__)
 BUILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -226,6 +228,20 @@ class Pipeline:
             raise
         log(f"release {job.commit_sha[:12]} is live\n")
         return handle
+
+    def ensure_published(self, job: ReleaseJob, paths: ProjectPaths) -> None:
+        """Publish a live static release again if its copy is missing (e.g. it went live
+        before sites were published as copies). A failure is logged; the route then 404s."""
+        published = paths.published(job.deployment_id)
+        root = static_root_for(job, paths) if is_static(job) else None
+        if root is None or published.is_dir() or not root.is_dir():
+            return
+        try:
+            check_static_root(root)
+            publish_static(root, published, group=self.proxy.static_reader_gid())
+        except (NanoScaleError, OSError) as exc:
+            unpublish(published)
+            log.warning("deploy.republish_failed", deployment_id=job.deployment_id, error=str(exc))
 
     def retire(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
         """After the switch: let in-flight requests drain, then stop and delete the release."""
