@@ -1,15 +1,17 @@
 """A Caddy that NanoScale runs itself (`NANOSCALE_CADDY_ADMIN` unset): the embedded default.
 
-`ensure_running()` adopts a Caddy already answering on the admin socket (one this data
-directory started before: it keeps serving across orchestrator restarts, like the releases),
-or starts `caddy run` with a minimal config: the admin API on the socket only, no config
-persistence, storage and log inside `<data dir>/caddy` (mode 0700, so only NanoScale's user
-can reach the socket). NanoScale's `CaddyProxy` then installs its server and routes through
-the admin API exactly as with a system Caddy.
+`ensure_running()` adopts a Caddy already answering on the admin socket, or starts
+`caddy run` with a minimal config: the admin API on the socket only, no config persistence,
+storage and log inside `<data dir>/caddy` (mode 0700, so only NanoScale's user can reach the
+socket). A Caddy it starts ends with the NanoScale process (parent-death signal): stopping
+`make run` frees its port, and no Caddy outlives a deleted data directory. The next start
+restores every route from the database. NanoScale's `CaddyProxy` then installs its server
+and routes through the admin API exactly as with a system Caddy.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -28,7 +30,8 @@ STARTUP_SECONDS = 20.0
 # reported as leaked while they serve.
 _STARTED: list[subprocess.Popen[bytes]] = []
 PRIVATE_DIR = 0o700
-MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 107 bytes
+MAX_SOCKET_PATH = 100
+PR_SET_PDEATHSIG = 1  # linux/prctl.h  # AF_UNIX paths are limited to 107 bytes
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ class ManagedCaddy:
                 stderr=log,
                 env=self._environment(),
                 cwd=self.paths.home,
-                start_new_session=True,  # Ctrl+C on the orchestrator does not reach it
+                start_new_session=True,  # Ctrl+C reaches it only through its parent's end
+                preexec_fn=_end_with_parent,  # noqa: PLW1509 (no threads in the child yet)
             )
         self._wait_ready()
         self.paths.socket.chmod(0o600)  # Caddy 2.6 creates it with the umask's mode
@@ -150,6 +154,12 @@ class ManagedCaddy:
             f"Caddy did not start (see {self.log_path}): {tail.strip()}",
             code="proxy_unavailable",
         )
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it ends."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _private_dir(path: Path) -> None:
