@@ -21,6 +21,8 @@ from . import (
     githttp,
     install_flow,
     rest_apps,
+    rest_deployment_statuses,
+    rest_deployments,
     rest_hook_config,
     rest_hooks,
     rest_oauth,
@@ -78,6 +80,8 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
             *rest_statuses.routes,  # before rest_repos (see there)
             *rest_repos.routes,
             *rest_oauth.routes,
+            *rest_deployments.routes,
+            *rest_deployment_statuses.routes,
             *webflow.routes,
             *install_flow.routes,
             *sim_api.routes,
