@@ -115,7 +115,7 @@ class SimCore:
             repository_id=None,
             url=app.webhook_url,
             secret=app.webhook_secret,
-            content_type="json",
+            content_type=app.webhook_content_type,
             payload=payload,
         )
 
@@ -145,7 +145,7 @@ class SimCore:
             repository_id=repository_id,
             url=app.webhook_url,
             secret=app.webhook_secret,
-            content_type="json",
+            content_type=app.webhook_content_type,
             payload=payload,
         )
 

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from . import events, hook_rules
 from .auth import Credential, permission
-from .deliveries_rest import delivery_item_json, delivery_json
+from .deliveries_rest import delivery_json, delivery_page
 from .delivery import Deliverer
 from .http import (
     BadJSON,
@@ -174,8 +174,7 @@ async def list_deliveries(request: Request) -> Response:
     repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
-    page, headers = paginate(request, _hook_deliveries(request, repo))
-    return gh_json([delivery_item_json(d) for d in page], headers=headers)
+    return delivery_page(request, _hook_deliveries(request, repo))
 
 
 async def get_delivery(request: Request) -> Response:

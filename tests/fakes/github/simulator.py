@@ -20,6 +20,7 @@ from starlette.routing import Route
 from . import (
     githttp,
     install_flow,
+    rest_app_hook,
     rest_apps,
     rest_deployment_statuses,
     rest_deployments,
@@ -75,6 +76,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
         routes = [
             *rest_users.routes,
             *rest_apps.routes,
+            *rest_app_hook.routes,
             *rest_hooks.routes,
             *rest_hook_config.routes,
             *rest_statuses.routes,  # before rest_repos (see there)

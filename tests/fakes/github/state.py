@@ -116,6 +116,8 @@ class App:
     created_at: datetime
     hook_id: int
     webhook_active: bool = True
+    webhook_content_type: str = "json"
+    webhook_insecure_ssl: str = "0"
 
 
 @dataclass(eq=False)
