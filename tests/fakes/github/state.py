@@ -21,9 +21,15 @@ class SimClock:
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.frozen: datetime | None = None
 
     def now(self) -> datetime:
-        return datetime.now(UTC).replace(microsecond=0) + self.offset
+        base = self.frozen or datetime.now(UTC).replace(microsecond=0)
+        return base + self.offset
+
+    def freeze(self) -> None:
+        """Stop real time (only `advance` moves the clock), for exact expiry tests."""
+        self.frozen = datetime.now(UTC).replace(microsecond=0)
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
