@@ -20,6 +20,7 @@ from starlette.routing import Route
 from . import (
     githttp,
     install_flow,
+    manifest_flow,
     rest_app_hook,
     rest_apps,
     rest_deployment_statuses,
@@ -86,6 +87,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
             *rest_deployment_statuses.routes,
             *webflow.routes,
             *install_flow.routes,
+            *manifest_flow.routes,
             *sim_api.routes,
             Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .records import CommitStatus, Deployment
+from .records import CommitStatus, Deployment, ManifestCode
 
 AccountType = Literal["User", "Organization"]
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -124,6 +124,10 @@ class App:
     webhook_active: bool = True
     webhook_content_type: str = "json"
     webhook_insecure_ssl: str = "0"
+    description: str = "NanoScale deploys your repositories."
+    external_url: str | None = None
+    request_oauth_on_install: bool = False  # "Request user authorization during installation"
+    setup_on_update: bool = False  # "Redirect on update": setup URL after changing repositories
 
 
 @dataclass(eq=False)
@@ -223,6 +227,7 @@ class SimState:
     user_tokens: dict[str, UserToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
+    manifest_codes: dict[str, ManifestCode] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     commit_statuses: list[CommitStatus] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
