@@ -42,7 +42,7 @@ REPO_ACTIONS: dict[str, Action] = {
     "delete": lambda s, r, b: s.delete_repo(r),
     "publicize": lambda s, r, b: s.set_visibility(r, private=False),
     "privatize": lambda s, r, b: s.set_visibility(r, private=True),
-}  # fmt: skip
+}  # creating a repository: POST /_sim/accounts/{login}/repos (sim_api_apps)  # fmt: skip
 
 
 async def _body(request: Request) -> dict[str, Any]:

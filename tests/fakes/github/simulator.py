@@ -32,6 +32,7 @@ from . import (
     rest_statuses,
     rest_users,
     sim_api,
+    sim_api_apps,
     webflow,
 )
 from .authorizations import Authorizations
@@ -43,10 +44,9 @@ from .middleware import GitHubMiddleware
 from .pushes import Pushes
 from .recording import SpecCheckMiddleware, SpecRecorder
 from .state import App, SimState
-from .world import WorldBuilder
 
 
-class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
+class GitHubSimulator(Lifecycle, Pushes, Authorizations):  # Lifecycle builds on WorldBuilder
     """In-memory GitHub. Use `.app` with httpx.ASGITransport, or `serve()` for a real port."""
 
     def __init__(
@@ -88,6 +88,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
             *webflow.routes,
             *install_flow.routes,
             *manifest_flow.routes,
+            *sim_api_apps.routes,  # before sim_api: /_sim/installations/{id}/{action}
             *sim_api.routes,
             Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest

@@ -254,7 +254,7 @@ class WebhookSpec:
         except (ValueError, KeyError) as exc:
             return ValidationResult("webhook", event, [f"payload unreadable: {exc}"])
         action = payload.get("action") if isinstance(payload, dict) else None
-        name = event.replace("_", "-") + (f"-{action}" if action else "")
+        name = (event + (f"-{action}" if action else "")).replace("_", "-")
         if name not in self.document["webhooks"]:
             name = event.replace("_", "-")
         result = ValidationResult("webhook", name)
