@@ -89,7 +89,8 @@ class Lifecycle(WorldBuilder):
         self, owner: Account, name: str, *, private: bool = True, by: Account | None = None
     ) -> Repository:
         """A user creates a repository: installations with "All repositories" on the owner
-        gain it and get `repository.created` (`add_repo` is silent world building)."""
+        gain it and get `repository.created` (`add_repo` is silent world building).
+        https://docs.github.com/en/webhooks/webhook-events-and-payloads#repository"""
         repo = self.add_repo(owner, name, private=private)
         self._repository_event(repo, "created", by)
         return repo

@@ -28,7 +28,8 @@ class RateLimits:
     clock: SimClock
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     windows: dict[str, Window] = field(default_factory=dict)
-    status: int = 403  # GitHub answers an exhausted primary limit with 403 (sometimes 429)
+    # A spent primary limit: "you will receive a 403 or 429 response" (rate-limits-for-the-rest-api)
+    status: int = 403
     secondary_per_minute: int | None = None  # cap on mutating requests per credential
     secondary_next: int = 0  # force the next n requests into a secondary limit
     retry_after: int = 60
