@@ -6,7 +6,7 @@ from __future__ import annotations
 from githubkit import AppAuthStrategy, GitHub, OAuthAppAuthStrategy, UnauthAuthStrategy
 from githubkit.auth import BaseAuthStrategy
 from githubkit.cache import MemCacheStrategy
-from githubkit.versions.latest.models import Deployment
+from githubkit_schemas.latest.models import Deployment
 
 from tests.fakes.github import GitHubSimulator, ServedSimulator
 from tests.fakes.github.manifest_flow import register
