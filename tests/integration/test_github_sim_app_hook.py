@@ -98,3 +98,24 @@ def test_installation_lookup_by_repository_user_and_organization(
     assert github_web.get("/api/v3/users/acme/installation", headers=jwt_auth).status_code == 404
     token = bearer(github_sim.mint_installation_token(world.installation).token)
     assert github_web.get("/api/v3/repos/alice/app/installation", headers=token).status_code == 401
+
+
+def test_deliveries_older_than_three_days_are_gone_and_cannot_be_redelivered(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    github_sim.state.clock.freeze()
+    github_sim.commit(world.private, "main", {"a": "1"})
+    github_sim.deliveries.wait_idle()
+    github_sim.state.clock.advance(3 * 86400 - 60)
+    jwt_auth = bearer(github_sim.app_jwt(world.app))
+    (push,) = [
+        d
+        for d in github_web.get("/api/v3/app/hook/deliveries", headers=jwt_auth).json()
+        if d["event"] == "push"
+    ]
+    github_sim.state.clock.advance(120)
+    jwt_auth = bearer(github_sim.app_jwt(world.app))
+    assert github_web.get("/api/v3/app/hook/deliveries", headers=jwt_auth).json() == []
+    attempt = f"/api/v3/app/hook/deliveries/{push['id']}/attempts"
+    assert github_web.post(attempt, headers=jwt_auth).status_code == 404

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .http import gh_json, validation_failed
-from .state import Delivery, iso
+from .state import Delivery, SimState, iso
 
 CURSOR_PREFIX = "v1_"
+# "You can redeliver webhook deliveries that occurred in the past 3 days", and only those are
+# listed (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks).
+RETENTION = timedelta(days=3)
+
+
+def recent(state: SimState, newest_first: list[Delivery]) -> list[Delivery]:
+    """The deliveries GitHub still shows: those of the past 3 days."""
+    oldest = state.clock.now() - RETENTION
+    return [d for d in newest_first if d.delivered_at is None or d.delivered_at >= oldest]
 
 
 def delivery_item_json(delivery: Delivery) -> dict[str, Any]:

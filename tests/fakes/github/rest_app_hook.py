@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import hook_rules
-from .deliveries_rest import delivery_json, delivery_page
+from .deliveries_rest import delivery_json, delivery_page, recent
 from .http import (
     BadJSON,
     gh_json,
@@ -70,11 +70,13 @@ async def update_config(request: Request) -> Response:
 
 
 def _mine(request: Request, app: App) -> list[Delivery]:
-    return [
+    state = state_of(request)
+    mine = [
         d
-        for d in reversed(state_of(request).deliveries)
+        for d in reversed(state.deliveries)
         if d.target_type == "integration" and d.target_id == app.id
     ]
+    return recent(state, mine)
 
 
 async def list_deliveries(request: Request) -> Response:

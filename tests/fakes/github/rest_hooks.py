@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from . import events, hook_rules
 from .auth import Credential, permission
-from .deliveries_rest import delivery_json, delivery_page
+from .deliveries_rest import delivery_json, delivery_page, recent
 from .delivery import Deliverer
 from .http import (
     BadJSON,
@@ -163,11 +163,13 @@ async def ping_hook(request: Request) -> Response:
 
 def _hook_deliveries(request: Request, repo: Repository) -> list[Delivery]:
     hook_id = int(request.path_params["hook_id"])
-    return [
+    state = state_of(request)
+    mine = [
         d
-        for d in reversed(state_of(request).deliveries)
+        for d in reversed(state.deliveries)
         if d.target_type == "repository" and d.hook_id == hook_id and d.target_id == repo.id
     ]
+    return recent(state, mine)
 
 
 async def list_deliveries(request: Request) -> Response:
