@@ -11,17 +11,8 @@ from typing import Any
 import jwt
 
 from .delivery import Deliverer, new_guid
-from .state import (
-    Account,
-    App,
-    Delivery,
-    Installation,
-    InstallationToken,
-    RefreshToken,
-    Repository,
-    SimState,
-    UserToken,
-)
+from .state import Account, App, Delivery, Installation, Repository, SimState
+from .tokens import InstallationToken, RefreshToken, UserToken
 
 USER_TOKEN_TTL = timedelta(hours=8)
 REFRESH_TOKEN_TTL = timedelta(days=184)

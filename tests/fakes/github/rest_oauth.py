@@ -29,7 +29,8 @@ from .http import (
     validation_failed,
 )
 from .payloads import account_json
-from .state import App, SimState, UserToken, iso
+from .state import App, SimState, iso
+from .tokens import UserToken
 
 DOC = "/apps/oauth-applications"
 

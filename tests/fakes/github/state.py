@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from .records import CommitStatus, Deployment, ManifestCode
+from .tokens import AuthCode, InstallationToken, RefreshToken, UserToken
 
 AccountType = Literal["User", "Organization"]
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -144,47 +145,6 @@ class Installation:
     suspended_at: datetime | None = None
     suspended_by: Account | None = None
     deleted: bool = False
-
-
-@dataclass(eq=False)
-class InstallationToken:
-    token: str
-    installation: Installation
-    expires_at: datetime
-    repo_ids: set[int] | None  # None: every repository of the installation
-    permissions: dict[str, str]
-    revoked: bool = False
-
-
-@dataclass(eq=False)
-class UserToken:
-    token: str
-    user: Account
-    app: App
-    expires_at: datetime
-    revoked: bool = False
-
-
-@dataclass(eq=False)
-class RefreshToken:
-    token: str
-    user: Account
-    app: App
-    expires_at: datetime
-    access_token: str  # the access token issued with it; refreshing revokes both
-    used: bool = False
-
-
-@dataclass(eq=False)
-class AuthCode:
-    code: str
-    app: App
-    user: Account
-    redirect_uri: str
-    code_challenge: str | None
-    code_challenge_method: str | None
-    expires_at: datetime
-    used: bool = False
 
 
 @dataclass(eq=False)

@@ -21,7 +21,8 @@ from starlette.routing import Route
 from .core import random_token
 from .http import sim, state_of
 from .pages import login_select, page, signed_in_user
-from .state import Account, App, AuthCode, SimState
+from .state import Account, App, SimState
+from .tokens import AuthCode
 
 CODE_TTL_SECONDS = 600
 ERROR_DOC = (
