@@ -67,6 +67,9 @@ def test_manifest_registration_yields_a_working_app(
     )
     assert minted.status_code == 201
     github_sim.deliveries.wait_idle()
+    (ping,) = webhook_receiver.events("ping", "/hook")  # sent at registration, before conversion
+    assert json.loads(ping.body)["hook"]["app_id"] == app["id"]
+    assert ping.headers["X-Hub-Signature-256"] == sign(app["webhook_secret"], ping.body)
     (installed,) = webhook_receiver.events("installation", "/hook")
     assert installed.headers["X-Hub-Signature-256"] == sign(app["webhook_secret"], installed.body)
 

@@ -25,9 +25,9 @@ from starlette.routing import Route
 from .core import random_token
 from .http import gh_json, not_found, sim, state_of
 from .pages import login_select, page, signed_in_user
-from .payloads import app_json
+from .payloads import account_json, app_json
 from .records import ManifestCode
-from .state import Account, App, SimState
+from .state import Account, App, SimState, iso
 
 CODE_TTL = timedelta(hours=1)
 DOC = "/apps/apps#create-a-github-app-from-a-manifest"
@@ -113,7 +113,32 @@ def register(simulator: Any, owner: Account, manifest: dict[str, Any]) -> App:
     app.external_url = str(manifest["url"])
     app.request_oauth_on_install = bool(manifest.get("request_oauth_on_install", False))
     app.setup_on_update = bool(manifest.get("setup_on_update", False))
+    # "When you register a new GitHub App, GitHub sends a ping event to the webhook URL" (the
+    # ping webhook's description): signed with a secret the App only learns at conversion.
+    simulator.emit_app_event(app, "ping", _app_ping(simulator.state, app))
     return app
+
+
+def _app_ping(state: SimState, app: App) -> dict[str, Any]:
+    now = iso(app.created_at)
+    hook = {
+        "type": "App",
+        "id": app.hook_id,
+        "name": "web",
+        "active": True,
+        "events": list(app.events),
+        "config": {
+            "content_type": app.webhook_content_type,
+            "insecure_ssl": app.webhook_insecure_ssl,
+            "url": app.webhook_url,
+        },
+        "updated_at": now,
+        "created_at": now,
+        "app_id": app.id,
+        "deliveries_url": f"{state.api_url}/app/hook/deliveries",
+    }
+    sender = account_json(state, app.owner)
+    return {"zen": "Design for failure.", "hook_id": app.hook_id, "hook": hook, "sender": sender}
 
 
 async def confirm(request: Request) -> Response:
