@@ -3,6 +3,7 @@ and the separate /config endpoints."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -122,3 +123,19 @@ def test_repository_hook_deliveries_page_by_cursor_and_filter_by_outcome(
     assert [d["event"] for d in rest] == ["ping"]
     failed = github_web.get(base, headers=auth, params={"status": "failure"}).json()
     assert [d["status_code"] for d in failed] == [500]
+
+
+def test_deleting_a_hook_subscribed_to_meta_tells_that_hook(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    _, auth = _setup(github_sim)
+    meta = _create(github_web, auth, f"{webhook_receiver.url}/meta", events=["push", "meta"])
+    plain = _create(github_web, auth, f"{webhook_receiver.url}/plain")
+    for hook in (meta.json(), plain.json()):
+        assert github_web.delete(f"{HOOKS}/{hook['id']}", headers=auth).status_code == 204
+    github_sim.deliveries.wait_idle()
+    (deleted,) = webhook_receiver.events("meta")
+    assert deleted.path == "/meta"
+    assert deleted.headers["X-Hub-Signature-256"] == sign("s3cret", deleted.body)
+    payload = json.loads(deleted.body)
+    assert payload["action"] == "deleted" and payload["hook_id"] == meta.json()["id"]
