@@ -76,24 +76,25 @@ def login(
 ) -> LoginResult:
     """Check credentials and start a fresh session (a previous one is ended: rotation).
 
-    Raises RateLimited (429) when the IP or username is throttled, Unauthenticated (401) on
-    bad credentials, with the same message whether or not the username exists.
+    Raises RateLimited (429) when this IP, or this IP for this username, is throttled, and
+    Unauthenticated (401) on bad credentials, with the same message whether or not the
+    username exists; the message warns when one attempt is left before the lockout.
     """
     name = username.strip().lower()[:64]
     if has_control_characters(name):  # never in a username, and NUL breaks PostgreSQL
         raise InvalidInput("usernames cannot contain control characters", field="username")
     try:
-        throttle.check(session, settings=settings, ip=ip, username=name)
+        attempt = throttle.reserve_attempt(session, settings=settings, ip=ip, username=name)
     except RateLimited as exc:
         log.warning("auth.login.throttled", ip=ip, retry_after=exc.retry_after)
         raise
     user = users.find_user(session, username=name)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        _record_failure(session, settings=settings, user=user, name=name, ip=ip)
-        raise Unauthenticated("wrong username or password", code="login_failed")
+        _record_failure(session, user=user, ip=ip)
+        raise Unauthenticated(failure_message(attempt), code="login_failed")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    throttle.clear_username(session, username=name)
+    throttle.settle_success(session, attempt=attempt, ip=ip, username=name)
     if previous_token:
         sessions.end_session(session, token=previous_token)
     sessions.purge_expired(session, settings=settings)
@@ -102,10 +103,21 @@ def login(
     return _start_session(session, settings=settings, user=user, ip=ip)
 
 
-def _record_failure(
-    session: Session, *, settings: Settings, user: User | None, name: str, ip: str
-) -> None:
-    throttle.record_failure(session, settings=settings, ip=ip, username=name)
+def failure_message(attempt: throttle.Attempt) -> str:
+    """What a failed login says: a warning on the last attempt, the wait once locked."""
+    lockout = throttle.minutes_text(attempt.window_seconds)
+    if attempt.remaining == 1:
+        return (
+            "wrong username or password; one attempt left before logins from this "
+            f"address are paused for up to {lockout}"
+        )
+    if attempt.remaining <= 0:
+        return f"wrong username or password; too many failed attempts, try again in {lockout}"
+    return "wrong username or password"
+
+
+def _record_failure(session: Session, *, user: User | None, ip: str) -> None:
+    """The attempt's failure row is already committed (throttle.reserve_attempt)."""
     # Only known usernames are echoed: an unknown one may be a password typed in the wrong box.
     label = user.username if user else "unknown"
     audit.record(

@@ -107,9 +107,7 @@ def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
             previous_token=session_token(request) or None,
         )
     except NanoScaleError as exc:
-        message = exc.message
-        if isinstance(exc, RateLimited):
-            message = f"too many failed attempts; try again in {exc.retry_after} seconds"
+        message = exc.message  # says minutes, and warns on the last attempt before a lockout
         page = _pre_session_page(
             request, ctx, "auth/login.html", exc.status, username=username, next=target,
             errors={"_form": message},
