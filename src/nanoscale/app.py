@@ -18,7 +18,12 @@ from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
-from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
+from nanoscale.http_middleware import (
+    SECURITY_HEADERS,
+    BodyLimitMiddleware,
+    RequestLogMiddleware,
+    SecurityHeadersMiddleware,
+)
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
 
@@ -65,7 +70,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("http.unhandled_error", error_type=type(exc).__name__)
-        return _error(500, "internal_error", "an internal error occurred; see the server log")
+        response = _error(500, "internal_error", "an internal error occurred; see the server log")
+        # Answered outside every middleware (Starlette's outermost error handler).
+        response.headers.update({**SECURITY_HEADERS, "Cache-Control": "no-store"})
+        return response
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
@@ -93,8 +101,10 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
-    # The last added runs first: log every request, refuse foreign hosts, then limit bodies.
+    # The last added runs first: security headers on everything, log every request, refuse
+    # foreign hosts, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
