@@ -17,6 +17,7 @@ from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited
+from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
     SECURITY_HEADERS,
@@ -101,10 +102,14 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
-    # The last added runs first: security headers on everything, log every request, refuse
-    # foreign hosts, then limit bodies.
+    # The last added runs first: the real client address (from a proven proxy only), security
+    # headers on everything, log every request, refuse foreign hosts, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    secret = settings.proxy_secret.get_secret_value() if settings.proxy_secret else None
+    app.add_middleware(
+        ForwardedHeadersMiddleware, trusted_proxies=settings.trusted_proxies, secret=secret
+    )
     return app
