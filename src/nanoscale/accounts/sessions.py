@@ -18,6 +18,16 @@ from nanoscale.db.base import utcnow
 from nanoscale.settings import Settings
 
 SESSION_COOKIE = "nanoscale_session"
+# Over https the cookie carries the `__Host-` prefix: browsers then accept it only with Secure,
+# Path=/ and no Domain, set by this very host. An app on a sibling host (or on another path
+# or port) can still set a plain `nanoscale_session` for the parent domain (cookie tossing,
+# e.g. to log the admin's browser into the attacker's account), but never this one, and the
+# plain name is not read over https.
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(*, secure: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
 # last_seen_at is written at most this often, so reads do not turn into writes.
 _TOUCH_INTERVAL = timedelta(seconds=60)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts import service, tokens
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, check_csrf
 from nanoscale.accounts.models import User
-from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
+from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.strings import has_control_characters
@@ -28,6 +28,7 @@ from nanoscale.web_deps import (
     client_ip,
     get_context,
     get_db,
+    session_cookie,
     set_session_cookie,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "presented_csrf_token",
     "reject_control_characters",
     "require_admin",
+    "session_cookie",
     "set_session_cookie",
 ]
 
@@ -91,7 +93,7 @@ def current_auth(
     authorization = request.headers.get("authorization")
     if authorization is not None:
         return Auth(user=_bearer_user(db, authorization), session=None)
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = session_cookie(request, settings=ctx.settings)
     if not cookie:
         raise Unauthenticated("log in first (POST /api/auth/login) or send an API token")
     info = service.resolve_session(db, settings=ctx.settings, token=cookie)
