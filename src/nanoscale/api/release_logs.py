@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from nanoscale.api.deps import Context, CurrentUser, DbSession
-from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
+from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
+from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
 from nanoscale.deployments.pacing import Idle
 from nanoscale.deployments.release_logs import (
     DEFAULT_LINES,
@@ -49,6 +49,7 @@ def project_logs(
     project_id: str,
     request: Request,
     user: CurrentUser,
+    auth: CurrentAuth,
     db: DbSession,
     ctx: Context,
     lines: Annotated[int, Query(ge=1, le=MAX_LINES)] = DEFAULT_LINES,
@@ -57,6 +58,7 @@ def project_logs(
         text = release_output_text(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
         return PlainTextResponse(text)
     events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
+    events = while_signed_in(events, ctx=ctx, auth=auth)
     db.commit()  # the stream polls with its own sessions; free this one now
     return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -7,17 +7,60 @@ polls is an `await`, so many idle streams never starve the threads other request
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
+from nanoscale.accounts.sessions import is_live
+from nanoscale.db.engine import session_scope
 from nanoscale.deployments.pacing import IDLE, POLL_SECONDS, Idle
+from nanoscale.logs import get_logger
+
+if TYPE_CHECKING:
+    from nanoscale.api.deps import Auth
+    from nanoscale.context import AppContext
+
+log = get_logger("nanoscale.api.streaming")
 
 T = TypeVar("T")
 _DONE = object()
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# How often an open stream re-checks the browser session it was opened with.
+SESSION_CHECK_SECONDS = 2.0
+
+
+def while_signed_in(
+    events: Iterator[T | Idle], *, ctx: AppContext, auth: Auth, every: float = SESSION_CHECK_SECONDS
+) -> Iterator[T | Idle]:
+    """`events` until the cookie session that opened the stream ends (logout, expiry, user
+    removed): a stream is not a way to keep reading after signing out. Bearer-token streams
+    are passed through unchanged."""
+    if auth.session is None:
+        return events
+    return _until_ended(events, ctx=ctx, session_id=auth.session.id, every=every)
+
+
+def _until_ended(
+    events: Iterator[T | Idle], *, ctx: AppContext, session_id: str, every: float
+) -> Iterator[T | Idle]:
+    checked = time.monotonic()
+    try:
+        for item in events:
+            if time.monotonic() - checked >= every:
+                checked = time.monotonic()
+                with session_scope(ctx.sessions) as db:
+                    live = is_live(db, settings=ctx.settings, session_id=session_id)
+                if not live:
+                    log.info("auth.stream.session_ended")
+                    return
+            yield item
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 async def paced(events: Iterator[T | Idle], *, poll: float = POLL_SECONDS) -> AsyncIterator[T]:
