@@ -18,19 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from sqlalchemy import select
 
 from nanoscale.context import AppContext
-from nanoscale.models import load_metadata
 from tests.support.api import ADMIN, bearer, create_user, fast_password_hashing, project_body
+from tests.support.db_snapshot import snapshot
 
 EXAMPLES_PER_MODE = 8
-# Bookkeeping that may legitimately change on a rejected request: failed logins are counted
-# (throttling) and audited, and "last used" stamps move.
-VOLATILE_TABLES = {"login_failures"}
-VOLATILE_COLUMNS = {("auth_sessions", "last_seen_at"), ("api_tokens", "last_used_at")}
-# Failed credential checks are recorded on purpose (throttling, audit), even when refused.
-VOLATILE_AUDIT_ACTIONS = {"auth.login.failed", "password.change_failed"}
 
 # Printable ASCII; no surrounding whitespace, which the HTTP client itself refuses to send.
 _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40).map(
@@ -52,20 +45,6 @@ extra_query = st.dictionaries(
 
 __all__ = ["fast_password_hashing"]  # a fixture used here
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-def snapshot(context: AppContext) -> dict[str, list[tuple[Any, ...]]]:
-    state: dict[str, list[tuple[Any, ...]]] = {}
-    with context.engine.connect() as conn:
-        for table in load_metadata().sorted_tables:
-            if table.name in VOLATILE_TABLES:
-                continue
-            cols = [c for c in table.columns if (table.name, c.name) not in VOLATILE_COLUMNS]
-            rows = conn.execute(select(*cols)).all()
-            if table.name == "audit_events":
-                rows = [r for r in rows if r._mapping["action"] not in VOLATILE_AUDIT_ACTIONS]
-            state[table.name] = sorted((tuple(map(repr, r)) for r in rows), key=repr)
-    return state
 
 
 @pytest.fixture
