@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from nanoscale.accounts.models import LoginFailure
 from nanoscale.db.base import new_id, utcnow
+from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import RateLimited
 from nanoscale.settings import Settings
 
@@ -39,7 +40,8 @@ class Attempt:
 
 
 def reserve_attempt(session: Session, *, settings: Settings, ip: str, username: str) -> Attempt:
-    """Record an attempt as a failure, or raise RateLimited (429, Retry-After). Commits."""
+    """Record an attempt as a failure, or raise RateLimited (429, Retry-After). Ends the
+    caller's transaction (db.transactions, rules 1 and 2): its pending work must be whole."""
     ip, username = ip[:64], username[:64]
     _lock_address(session, ip)
     window = settings.login_window_seconds
@@ -55,8 +57,7 @@ def reserve_attempt(session: Session, *, settings: Settings, ip: str, username: 
         _wait(per_ip, limit=settings.login_max_failures_per_ip, window=window, now=now),
     ]
     blocking = [w for w in waits if w is not None]
-    if blocking:
-        session.rollback()
+    if blocking:  # the caller rolls back, which releases the lock
         raise RateLimited(
             f"too many failed logins; try again in {minutes_text(max(blocking))}",
             retry_after=max(blocking),
@@ -64,7 +65,9 @@ def reserve_attempt(session: Session, *, settings: Settings, ip: str, username: 
         )
     failure = LoginFailure(id=new_id(), ip=ip, username=username, created_at=now)
     session.add(failure)
-    session.commit()
+    # Committed now: the reservation must count whatever happens next, and the slow password
+    # check that follows must not run inside this serialized transaction.
+    end_transaction(session)
     remaining = min(
         settings.login_max_failures - len(pair), settings.login_max_failures_per_ip - len(per_ip)
     )

@@ -17,8 +17,9 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
-from nanoscale.deployments.pacing import Idle
-from nanoscale.deployments.release_logs import (
+from nanoscale.db.transactions import end_transaction
+from nanoscale.deployments.logs.pacing import Idle
+from nanoscale.deployments.logs.release_output import (
     DEFAULT_LINES,
     MAX_LINES,
     ReleaseEvent,
@@ -59,7 +60,7 @@ def project_logs(
         return PlainTextResponse(text)
     events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
     events = while_signed_in(events, ctx=ctx, auth=auth)
-    db.commit()  # the stream polls with its own sessions; free this one now
+    end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -15,7 +15,7 @@ import anyio
 
 from nanoscale.accounts.sessions import is_live
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments.pacing import IDLE, POLL_SECONDS, Idle
+from nanoscale.deployments.logs.pacing import IDLE, POLL_SECONDS, Idle
 from nanoscale.logs import get_logger
 
 if TYPE_CHECKING:
