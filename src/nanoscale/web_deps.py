@@ -10,6 +10,7 @@ from typing import Annotated, TypedDict
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from nanoscale.accounts.devices import DEVICE_COOKIE_SECONDS, device_cookie_name
 from nanoscale.accounts.service import LoginResult
 from nanoscale.accounts.sessions import session_cookie_name
 from nanoscale.context import AppContext
@@ -75,6 +76,21 @@ def set_session_cookie(response: Response, *, settings: Settings, result: LoginR
         httponly=True,
         samesite="lax",
     )
+    if result.device_token:
+        response.set_cookie(
+            device_cookie_name(secure=settings.cookies_secure),
+            result.device_token,
+            max_age=DEVICE_COOKIE_SECONDS,
+            path="/",
+            secure=settings.cookies_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+
+def device_cookie(request: Request, *, settings: Settings) -> str | None:
+    """The known-device cookie's value (accounts/devices.py); it outlives logouts."""
+    return request.cookies.get(device_cookie_name(secure=settings.cookies_secure))
 
 
 def clear_session_cookie(response: Response, *, settings: Settings) -> None:

@@ -21,7 +21,7 @@ from nanoscale.context import AppContext, build_context
 from nanoscale.db.migrate import upgrade
 from nanoscale.errors import RateLimited, Unauthenticated
 from nanoscale.settings import Settings
-from tests.support.api import ADMIN, fast_password_hashing, setup_admin
+from tests.support.api import ADMIN, create_user, fast_password_hashing, setup_admin
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -123,3 +123,44 @@ def test_parallel_wrong_guesses_record_exactly_the_allowed_number(
         assert db.scalar(select(func.count()).select_from(LoginFailure)) == 5
         failed = select(func.count()).where(AuditEvent.action == "auth.login.failed")
         assert db.scalar(failed) == 5
+
+
+SHARED_IP = "203.0.113.50"  # one NAT: the attacker and the admin share the address
+
+
+def test_a_known_device_still_logs_in_when_its_address_is_locked_out(
+    throttled_context: Callable[..., AppContext],
+) -> None:
+    ctx = throttled_context(login_max_failures=3, login_max_failures_per_ip=5)
+    admin = _client_from(ctx, SHARED_IP)
+    csrf = {"X-CSRF-Token": setup_admin(admin)}
+    create_user(admin, csrf, "eve", "eve's long password")
+    admin.cookies.clear()
+    right = {"username": ADMIN[0], "password": ADMIN[1]}
+    assert admin.post("/api/auth/login", json=right).status_code == 200  # a known device now
+    device = admin.cookies["nanoscale_device"]
+    eve = _client_from(ctx, ATTACKER_IP)
+    eve.post("/api/auth/login", json={"username": "eve", "password": "eve's long password"})
+    eves_device = eve.cookies["nanoscale_device"]
+
+    attacker = _client_from(ctx, SHARED_IP)
+    wrong = {"username": "admin", "password": "not the password"}
+    for i in range(6):
+        attacker.post("/api/auth/login", json={**wrong, "username": f"user{i}"})
+    assert attacker.post("/api/auth/login", json=right).status_code == 429  # address locked
+    for borrowed in (device[:-4] + "AAAA", eves_device, "v1.deadbeef.AAAA"):
+        attacker.cookies.set("nanoscale_device", borrowed)
+        assert attacker.post("/api/auth/login", json=right).status_code == 429, borrowed
+
+    admin.post(
+        "/api/auth/logout",
+        headers={"X-CSRF-Token": admin.get("/api/auth/session").json()["csrf_token"]},
+    )
+    assert admin.cookies.get("nanoscale_session") is None
+    again = admin.post("/api/auth/login", json=right)
+
+    assert again.status_code == 200, again.text
+    # The device has its own few attempts, not unlimited ones.
+    admin.cookies.delete("nanoscale_session")
+    statuses = [admin.post("/api/auth/login", json=wrong).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]

@@ -7,15 +7,16 @@ its failure record itself, because the error that follows makes callers roll bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from nanoscale.accounts import audit, sessions, throttle, users
+from nanoscale.accounts import audit, devices, sessions, throttle, users
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, needs_rehash, verify_password
 from nanoscale.accounts.sessions import NewSession, SessionInfo
+from nanoscale.crypto import KeyRing
 from nanoscale.db.transactions import commit_before_raising
 from nanoscale.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from nanoscale.logs import get_logger
@@ -37,11 +38,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LoginResult:
-    """`token` is the new session cookie value; `session.csrf_token` goes into forms."""
+    """`token` is the new session cookie value; `session.csrf_token` goes into forms;
+    `device_token` is the known-device cookie's value (accounts/devices.py), when issued."""
 
     user: User
     token: str
     session: SessionInfo
+    device_token: str | None = None
 
 
 def needs_setup(session: Session) -> bool:
@@ -74,34 +77,45 @@ def login(
     password: str,
     ip: str,
     previous_token: str | None = None,
+    keyring: KeyRing | None = None,
+    device_token: str | None = None,
 ) -> LoginResult:
     """Check credentials and start a fresh session (a previous one is ended: rotation).
 
     Raises RateLimited (429) when this IP, or this IP for this username, is throttled, and
     Unauthenticated (401) on bad credentials, with the same message whether or not the
-    username exists; the message warns when one attempt is left before the lockout.
+    username exists; the message warns when one attempt is left before the lockout. With
+    `keyring`, a genuine device cookie for this user (`device_token`) is throttled in its own
+    bucket rather than the address's, and a success issues one.
     """
     name = username.strip().lower()[:64]
     if has_control_characters(name):  # never in a username, and NUL breaks PostgreSQL
         raise InvalidInput("usernames cannot contain control characters", field="username")
-    try:
-        attempt = throttle.reserve_attempt(session, settings=settings, ip=ip, username=name)
-    except RateLimited as exc:
-        log.warning("auth.login.throttled", ip=ip, retry_after=exc.retry_after)
-        raise
     user = users.find_user(session, username=name)
+    device = None
+    if keyring is not None and user is not None:
+        device = devices.known_device(keyring, device_token, user_id=user.id)
+    bucket = devices.throttle_bucket(device) if device else ip
+    try:
+        attempt = throttle.reserve_attempt(session, settings=settings, ip=bucket, username=name)
+    except RateLimited as exc:
+        log.warning("auth.login.throttled", ip=ip, retry_after=exc.retry_after, device=bool(device))
+        raise
     if not verify_password(user.password_hash if user else None, password) or user is None:
         _record_failure(session, user=user, ip=ip)
         raise Unauthenticated(failure_message(attempt), code="login_failed")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    throttle.settle_success(session, attempt=attempt, ip=ip, username=name)
+    throttle.settle_success(session, attempt=attempt, ip=bucket, username=name)
     if previous_token:
         sessions.end_session(session, token=previous_token)
     sessions.purge_expired(session, settings=settings)
     audit.record(session, action="auth.login.succeeded", actor=user, ip=ip)
-    log.info("auth.login.succeeded", user_id=user.id, ip=ip)
-    return _start_session(session, settings=settings, user=user, ip=ip)
+    log.info("auth.login.succeeded", user_id=user.id, ip=ip, known_device=bool(device))
+    result = _start_session(session, settings=settings, user=user, ip=ip)
+    if keyring is None:
+        return result
+    return replace(result, device_token=devices.issue(keyring, user_id=user.id, device_id=device))
 
 
 def failure_message(attempt: throttle.Attempt) -> str:

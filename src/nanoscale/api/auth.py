@@ -20,7 +20,7 @@ from nanoscale.api.deps import (
     session_cookie,
     set_session_cookie,
 )
-from nanoscale.web_deps import request_origin
+from nanoscale.web_deps import device_cookie, request_origin
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -101,6 +101,8 @@ def login(
         password=body.password,
         ip=ip,
         previous_token=session_cookie(request, settings=ctx.settings),
+        keyring=ctx.keyring,
+        device_token=device_cookie(request, settings=ctx.settings),
     )
     set_session_cookie(response, settings=ctx.settings, result=result)
     return _session_out(result.user, result)
