@@ -83,7 +83,7 @@ def test_the_last_attempt_before_the_lockout_is_announced_in_minutes(
     assert messages[0]["message"] == "wrong username or password"
     assert "one attempt left" in messages[1]["message"]
     assert "10 minutes" in messages[1]["message"]
-    assert "try again in 10 minutes" in messages[2]["message"]
+    assert "wait up to 10 minutes" in messages[2]["message"]
     assert messages[3]["code"] == "login_throttled"
     assert "try again in 10 minutes" in messages[3]["message"]
 

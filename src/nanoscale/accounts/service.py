@@ -1,8 +1,9 @@
 """Authentication flows shared by the JSON API and the dashboard's HTML forms.
 
 Framework-neutral: plain arguments in, dataclasses/models out, `NanoScaleError`s raised.
-The caller owns the transaction and commits, except where noted: a failed login commits
-its failure record itself, because the error that follows makes callers roll back.
+The caller owns the transaction and commits, except where noted: a login commits its
+throttle reservation before the password check (accounts/throttle.py), and a failed login
+its audit record, because the error that follows makes callers roll back.
 """
 
 from __future__ import annotations
@@ -123,11 +124,14 @@ def failure_message(attempt: throttle.Attempt) -> str:
     lockout = throttle.minutes_text(attempt.window_seconds)
     if attempt.remaining == 1:
         return (
-            "wrong username or password; one attempt left before logins from this "
-            f"address are paused for up to {lockout}"
+            "wrong username or password; one attempt left before logins are paused "
+            f"for up to {lockout}"
         )
     if attempt.remaining <= 0:
-        return f"wrong username or password; too many failed attempts, try again in {lockout}"
+        return (
+            "wrong username or password; too many failed attempts, wait up to "
+            f"{lockout} before trying again"
+        )
     return "wrong username or password"
 
 
