@@ -1,5 +1,6 @@
-"""In Chromium: another site (a deployed app, say) cannot frame the signed-in dashboard, and
-Back after logout does not show a signed-in page again."""
+"""In Chromium: another site (a deployed app, say) cannot frame the signed-in dashboard,
+Back after logout does not show a signed-in page again, and the login page warns before a
+lockout and says it in minutes."""
 
 from __future__ import annotations
 
@@ -82,3 +83,24 @@ def test_back_after_logout_does_not_show_the_signed_in_page(page: Page) -> None:
 
     expect(page).to_have_url(re.compile(r"/login\?next=/settings$"))
     expect(page.get_by_role("heading", name="Users")).to_have_count(0)
+
+
+def test_login_page_warns_on_the_last_attempt_and_says_minutes(page: Page) -> None:
+    def attempt() -> None:  # an unknown name: the admin's own logins stay unthrottled
+        page.goto("/login")
+        page.get_by_label("Username").fill("mallory")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+
+    for _ in range(3):
+        attempt()
+        expect(page.get_by_role("alert")).to_have_text(re.compile("wrong username or password"))
+        expect(page.get_by_role("alert")).not_to_contain_text("attempt left")
+    attempt()
+    expect(page.get_by_role("alert")).to_contain_text("one attempt left")
+    expect(page.get_by_role("alert")).to_contain_text("15 minutes")
+    attempt()
+    expect(page.get_by_role("alert")).to_contain_text("wait up to 15 minutes")
+    attempt()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"try again in 1[45] minutes"))
+    expect(page.get_by_role("alert")).not_to_contain_text("seconds")
