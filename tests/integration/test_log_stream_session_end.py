@@ -1,5 +1,6 @@
-"""Open log streams (SSE) end when the browser session that opened them ends: on logout and
-on expiry. Real uvicorn, a real build that keeps running, a project with nothing live."""
+"""Open log streams (SSE) end when the credential that opened them ends: the browser session
+on logout and on expiry, an API token on revocation. Real uvicorn, a real build that keeps
+running, a project with nothing live."""
 
 from __future__ import annotations
 
@@ -58,20 +59,31 @@ class Stream:
         self.ended.set()
 
 
-def _end_by_logout(client: httpx.Client, _api: Api) -> None:
-    csrf = client.get("/api/auth/session").json()["csrf_token"]
-    assert client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+def _credentials(api: Api, how: str) -> dict[str, Any]:
+    """httpx.Client arguments for the streaming client: the admin's browser session, or an
+    API token of theirs."""
+    if how != "token revoked":
+        return {"cookies": dict(api.client.cookies)}
+    created = api.client.post("/api/tokens", json={"name": "tail"}, headers=api.headers).json()
+    return {"headers": {"Authorization": f"Bearer {created['token']}"}, "token_id": created["id"]}
 
 
-def _end_by_expiry(_client: httpx.Client, api: Api) -> None:
-    with session_scope(api.deploy.ctx.sessions) as db:
-        db.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+def _end(how: str, client: httpx.Client, api: Api, token_id: str | None) -> None:
+    if how == "logout":
+        csrf = client.get("/api/auth/session").json()["csrf_token"]
+        assert client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    elif how == "expiry":
+        with session_scope(api.deploy.ctx.sessions) as db:
+            db.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    else:
+        revoked = api.client.delete(f"/api/tokens/{token_id}", headers=api.headers)
+        assert revoked.status_code == 204, revoked.text
 
 
-@pytest.mark.parametrize("end_session", [_end_by_logout, _end_by_expiry])
+@pytest.mark.parametrize("how", ["logout", "expiry", "token revoked"])
 @pytest.mark.parametrize("which", ["release output", "build log"])
-def test_an_open_log_stream_ends_when_its_session_ends(
-    api: Api, which: str, end_session: Callable[[httpx.Client, Api], None]
+def test_an_open_log_stream_ends_when_its_session_or_token_ends(
+    api: Api, which: str, how: str
 ) -> None:
     repo = api.deploy.git.create_repo("shop")
     repo.commit_tree(APPS / "node", "v1")
@@ -88,15 +100,17 @@ def test_an_open_log_stream_ends_when_its_session_ends(
         else f"/api/projects/{created['id']}/logs"
     )
     try:
+        credentials = _credentials(api, how)
+        token_id = credentials.pop("token_id", None)
         with (
             live_server(api.deploy.ctx) as url,
-            httpx.Client(base_url=url, cookies=dict(api.client.cookies), timeout=60) as client,
+            httpx.Client(base_url=url, timeout=60, **credentials) as client,
         ):
             stream = Stream(client, path)
             wait_for(stream.opened.is_set)
             assert not stream.ended.wait(1)  # open while the session lasts
 
-            end_session(client, api)
+            _end(how, client, api, token_id)
 
             assert stream.ended.wait(STREAM_END_BOUND_SECONDS), "the stream outlived the session"
             assert client.get("/api/auth/session").status_code == 401

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts import service, tokens
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, check_csrf
 from nanoscale.accounts.models import User
+from nanoscale.accounts.secrets_util import digest
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
@@ -83,6 +84,7 @@ async def presented_csrf_token(request: Request) -> str | None:
 class Auth:
     user: User
     session: SessionInfo | None  # None when authenticated by an API token
+    token_hash: str | None = None  # the API token's stored hash, when authenticated by one
 
 
 def current_auth(
@@ -93,7 +95,9 @@ def current_auth(
 ) -> Auth:
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        return Auth(user=_bearer_user(db, authorization), session=None)
+        user = _bearer_user(db, authorization)
+        secret = authorization.partition(" ")[2].strip()
+        return Auth(user=user, session=None, token_hash=digest(secret))
     cookie = session_cookie(request, settings=ctx.settings)
     if not cookie:
         raise Unauthenticated("log in first (POST /api/auth/login) or send an API token")
