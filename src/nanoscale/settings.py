@@ -28,6 +28,9 @@ from nanoscale.errors import ConfigError
 ENV_PREFIX = "NANOSCALE_"
 CONFIG_FILE_VAR = "NANOSCALE_CONFIG_FILE"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+MIN_PROXY_SECRET_LENGTH = 32
+DEV_PROXY_HTTP_PORT = 8080
+UNIX_PREFIX = "unix/"  # Caddy's network prefix: `unix//abs/path` names the socket /abs/path
 
 
 def is_loopback_host(host: str) -> bool:
@@ -71,8 +74,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Host names (besides the public URL's, NANOSCALE_HOST's and loopback) requests may name.
     allowed_hosts: Annotated[list[str], NoDecode] = []
-    # Proxies whose X-Forwarded-For/-Proto is believed; nobody's by default.
+    # Proxies whose X-Forwarded-For/-Proto is believed, when they also send the proxy secret
+    # (tenants on this host can connect from the proxy's address; see forwarded.py).
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    proxy_secret: SecretStr | None = None
 
     session_idle_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_absolute_seconds: int = Field(default=30 * 24 * 3600, ge=60)
@@ -84,9 +89,12 @@ class Settings(BaseSettings):
     port_range_end: int = Field(default=29999, ge=1024, le=65535)
 
     runtime: RuntimeKind = RuntimeKind.PROCESS
-    proxy: ProxyKind = ProxyKind.NONE
+    proxy: ProxyKind = ProxyKind.CADDY
     base_domain: str = "localhost"
-    caddy_admin: str = "http://127.0.0.1:2019"
+    # Caddy's admin API as a Unix socket in Caddy's syntax (`unix//run/caddy/admin.sock`);
+    # unset: NanoScale runs its own Caddy (engine/proxy/managed.py).
+    caddy_admin: str | None = None
+    # Defaults depend on NANOSCALE_ENV (see _proxy_defaults): development needs no root.
     proxy_http_port: int = Field(default=80, ge=1, le=65535)
     proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
     proxy_listen_host: str = ""  # interface Caddy's NanoScale server binds; "" = all
@@ -117,6 +125,20 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _proxy_defaults(cls, data: Any) -> Any:
+        """Development: apps on http://<project>.localhost:8080 on loopback only, no HTTPS
+        listener, so `make run` needs no root. Production: ports 80 and 443, every interface."""
+        if isinstance(data, dict) and str(data.get("env", "development")) != "production":
+            data = {
+                "proxy_http_port": DEV_PROXY_HTTP_PORT,
+                "proxy_https_port": 0,
+                "proxy_listen_host": "127.0.0.1",
+                **data,
+            }
+        return data
+
     @field_validator("git_allowed_hosts", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -136,6 +158,17 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("caddy_admin")
+    @classmethod
+    def _check_caddy_admin(cls, value: str | None) -> str | None:
+        if value is None or (value.startswith(UNIX_PREFIX + "/") and len(value) > 6):
+            return value
+        raise ValueError(
+            "must be a Unix socket in Caddy's syntax, e.g. unix//run/caddy/admin.sock: Caddy's "
+            "admin API has no authentication, and every deployed app can reach a TCP port on "
+            "loopback (a socket in a directory only NanoScale and Caddy can enter cannot)"
+        )
+
     @field_validator("public_base_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
@@ -151,6 +184,18 @@ class Settings(BaseSettings):
         if self.port_range_start > self.port_range_end:
             raise ValueError(
                 "NANOSCALE_PORT_RANGE_START must not be greater than NANOSCALE_PORT_RANGE_END"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _proxy_secret_rules(self) -> Settings:
+        secret = self.proxy_secret.get_secret_value() if self.proxy_secret else ""
+        if self.trusted_proxies and len(secret) < MIN_PROXY_SECRET_LENGTH:
+            raise ValueError(
+                "NANOSCALE_TRUSTED_PROXIES needs NANOSCALE_PROXY_SECRET (at least "
+                f"{MIN_PROXY_SECRET_LENGTH} characters, e.g. from `openssl rand -hex 32`), sent "
+                "by the proxy as X-NanoScale-Proxy-Secret: deployed apps on this host can "
+                "connect from the proxy's address and forge X-Forwarded-For"
             )
         return self
 
@@ -187,6 +232,19 @@ class Settings(BaseSettings):
     @property
     def resolved_secret_key_file(self) -> Path:
         return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def caddy_managed(self) -> bool:
+        """NanoScale starts (or adopts) its own Caddy: the proxy is Caddy and no admin socket
+        of a system Caddy is configured."""
+        return self.proxy == ProxyKind.CADDY and self.caddy_admin is None
+
+    @property
+    def caddy_admin_socket(self) -> Path:
+        """The admin socket NanoScale talks to: the configured one, else its own Caddy's."""
+        if self.caddy_admin is not None:
+            return Path(self.caddy_admin[len(UNIX_PREFIX) :])
+        return self.data_dir.resolve() / "caddy" / "admin.sock"
 
     @property
     def cookies_secure(self) -> bool:

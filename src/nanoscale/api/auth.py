@@ -13,7 +13,6 @@ from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from nanoscale.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from nanoscale.accounts.service import LoginResult
-from nanoscale.accounts.sessions import SESSION_COOKIE
 from nanoscale.accounts.users import USERNAME_PATTERN
 from nanoscale.api.contract import errors
 from nanoscale.api.deps import (
@@ -22,10 +21,11 @@ from nanoscale.api.deps import (
     CurrentAuth,
     DbSession,
     clear_session_cookie,
+    session_cookie,
     set_session_cookie,
 )
 from nanoscale.strings import NO_CONTROL_CHARACTERS
-from nanoscale.web_deps import request_origin
+from nanoscale.web_deps import device_cookie, request_origin
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -115,7 +115,9 @@ def login(
         username=body.username,
         password=body.password,
         ip=ip,
-        previous_token=request.cookies.get(SESSION_COOKIE),
+        previous_token=session_cookie(request, settings=ctx.settings),
+        keyring=ctx.keyring,
+        device_token=device_cookie(request, settings=ctx.settings),
     )
     set_session_cookie(response, settings=ctx.settings, result=result)
     return _session_out(result.user, result)
@@ -126,7 +128,7 @@ def logout(
     *, auth: CurrentAuth, request: Request, response: Response, db: DbSession, ctx: Context,
     ip: ClientIp,
 ) -> None:  # fmt: skip
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_cookie(request, settings=ctx.settings)
     if auth.session is not None and token:
         service.logout(db, token=token, user=auth.user, ip=ip)
     clear_session_cookie(response, settings=ctx.settings)

@@ -9,6 +9,8 @@ import uvicorn
 
 from nanoscale.app import create_app
 from nanoscale.cli.common import settings_or_exit
+from nanoscale.cli.host_checks import startup_notes
+from nanoscale.cli.proxy_startup import start_proxy
 from nanoscale.context import build_context
 from nanoscale.db.migrate import upgrade
 from nanoscale.errors import NanoScaleError
@@ -20,17 +22,16 @@ SHUTDOWN_GRACE_SECONDS = 5
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's keyword arguments for these settings (shared with the tests).
 
-    X-Forwarded-For/-Proto are believed only from NANOSCALE_TRUSTED_PROXIES: uvicorn's default
-    trusts loopback, where every local process (deployed apps included) could choose the
-    client address the login throttle and the audit log see."""
-    trusted = settings.trusted_proxies
+    uvicorn's own proxy-header handling stays off: it would believe X-Forwarded-For from any
+    loopback connection, deployed apps' included. The app's ForwardedHeadersMiddleware
+    believes it only from a trusted proxy that also presents the proxy secret."""
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": "warning",
         "access_log": False,
-        "proxy_headers": bool(trusted),
-        "forwarded_allow_ips": list(trusted),
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
         # Log streams (a release's output) never end by themselves: do not wait on them.
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }
@@ -40,13 +41,17 @@ def serve() -> None:
     """Apply migrations and serve the API and dashboard."""
     settings = settings_or_exit()
     try:
+        settings, proxy_line = start_proxy(settings)
         ctx = build_context(settings)
         upgrade(ctx.engine)
     except NanoScaleError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
+    for note in startup_notes(settings):
+        typer.echo(note, err=True)
     app = create_app(settings, context=ctx)
     url = f"http://{settings.host}:{settings.port}"
     typer.echo(f"NanoScale {app.version} is running at {url}  (Ctrl+C to stop)")
+    typer.echo(proxy_line)
     uvicorn.run(app, **uvicorn_options(settings))
     ctx.close()
