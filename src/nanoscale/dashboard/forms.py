@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from nanoscale.dashboard.presets import COMMAND_FIELDS, apply_preset
 from nanoscale.errors import InvalidInput
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+from nanoscale.validation_messages import input_message
 
 ModelT = TypeVar("ModelT", ProjectCreate, ProjectUpdate)
 TEXT_FIELDS = ("name", "repo_url", "branch", "root_directory", "domain", *COMMAND_FIELDS)
@@ -94,4 +95,4 @@ def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else None
-        raise InvalidInput(first["msg"], field=field) from None
+        raise InvalidInput(input_message(first), field=field) from None

@@ -17,7 +17,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import new_id
-from nanoscale.errors import Conflict, InvalidInput, NotFound, PlatformError
+from nanoscale.errors import Conflict, NotFound, PlatformError
 from nanoscale.logs import get_logger
 from nanoscale.projects import secrets
 from nanoscale.projects.fields import check_final_state, clean_fields, clean_password, merge_env
@@ -129,7 +129,7 @@ def _check_name_unchanged(project: Project, values: dict[str, Any]) -> None:
     running release, a proxy route and a user under the old name, so it is fixed at creation
     (sending the current name back is fine). `domain` is the way to change the public URL."""
     if "name" in values and values["name"] != project.name:
-        raise InvalidInput(
+        raise Conflict(  # a valid name, but not this project's: it conflicts with its state
             "a project's name cannot change after creation (it names the project's host, "
             "system user and services); set a custom domain, or create a new project",
             code="name_immutable",
