@@ -58,6 +58,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "database_url": f"sqlite:///{tmp_path / 'nanoscale.db'}",
             "worker_enabled": False,
             "allowed_hosts": "testserver",  # the Host header Starlette's TestClient sends
+            # Most tests name repositories nothing serves; tests of the creation-time check
+            # (tests/integration/test_project_source_check.py) turn it on.
+            "verify_git_source": False,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +17,7 @@ from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker import start_worker
-from nanoscale.errors import NanoScaleError, NotFound, RateLimited
+from nanoscale.errors import InvalidFields, InvalidInput, NanoScaleError, NotFound, RateLimited
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
@@ -31,23 +32,30 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     )
 
 
+def _loc(problem: Any) -> str | None:
+    parts = [str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path")]
+    return ".".join(parts) or None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
     async def _nanoscale_error(_request: Request, exc: NanoScaleError) -> JSONResponse:
-        response = _error(exc.status, exc.code, exc.message, exc.field)
+        response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        if first.get("type") == "json_invalid":  # not JSON at all: a malformed request
+        problems = list(exc.errors()) or [{"loc": (), "msg": "invalid input"}]
+        if any(p.get("type") == "json_invalid" for p in problems):  # not JSON: malformed
             return _error(400, "malformed_body", "the request body is not valid JSON", None)
-        # Input values are deliberately not echoed: they may be secrets.
-        return _error(422, "invalid_input", str(first.get("msg", "invalid input")), field)
+        # Every field's problem at once. Input values are not echoed: they may be secrets.
+        errors: list[InvalidInput] = [
+            InvalidInput(str(p.get("msg", "invalid input")), field=_loc(p)) for p in problems
+        ]
+        error = errors[0] if len(errors) == 1 else InvalidFields(errors)
+        return JSONResponse({"error": error.to_dict()}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -71,9 +71,10 @@ def test_env_rows_set_keep_and_remove_variables() -> None:
 
 
 def test_new_project_env_row_without_value_is_an_error() -> None:
-    with pytest.raises(InvalidInput) as caught:
-        env_patch(form(("env_key", "TOKEN"), ("env_value", "")), new_project=True)
-    assert caught.value.field == "env_vars"
+    problems: list[InvalidInput] = []
+    patch = env_patch(form(("env_key", "TOKEN"), ("env_value", "")), problems=problems)
+    assert patch == {}
+    assert [p.field for p in problems] == ["env_vars"]
 
 
 def test_preset_fills_only_empty_commands_unless_the_browser_already_did() -> None:

@@ -77,10 +77,15 @@ def save_settings(
 ) -> Response:
     values = forms.form_values(form)
     try:
-        data = forms.project_update(values, forms.env_patch(form))
+        data = forms.project_update(values, forms.env_patch(form), form)
         projects.update_project(
             db, ctx=ctx, user=info.user, project_id=project_id, data=data, ip=client_ip(request)
         )
+        if form_text(form, "then") == "redeploy":
+            deployment = actions.redeploy(
+                db, ctx=ctx, user=info.user, project_id=project_id, commit_sha=None
+            )
+            return redirect(f"/projects/{project_id}/deployments/{deployment.id}")
     except NanoScaleError as exc:
         db.rollback()
         view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)

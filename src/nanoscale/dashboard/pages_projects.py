@@ -11,7 +11,7 @@ from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
 from nanoscale.deployments import actions
 from nanoscale.deployments.status import project_summaries
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -26,32 +26,37 @@ def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResp
 
 def _new_page(
     request: Request,
+    ctx: Ctx,
     values: dict[str, str],
     errors: dict[str, str],
+    *,
     status: int = 200,
     env_rows: forms.EnvRows | None = None,
 ) -> HTMLResponse:
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS, env_rows=env_rows,
+        errors=errors, presets=PRESETS, env_rows=env_rows, git_hosts=ctx.settings.git_allowed_hosts,
     )  # fmt: skip
 
 
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project_page(request: Request, info: SignedIn) -> HTMLResponse:
-    return _new_page(request, {"branch": "main"}, {})
+def new_project_page(request: Request, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+    return _new_page(request, ctx, {"branch": "main"}, {})
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
 def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
     values = forms.form_values(form)
+    env_problems: list[InvalidInput] = []
     try:
-        data = forms.project_create(values, forms.env_patch(form, new_project=True))
+        data = forms.project_create(values, forms.env_patch(form, problems=env_problems), form)
         project, _ = actions.create_and_deploy_project(
-            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
+            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request), pending=env_problems
         )
     except NanoScaleError as exc:
         db.rollback()
         errors = forms.errors_for(exc)
-        return _new_page(request, values, errors, exc.status, forms.env_rows(form))
+        return _new_page(
+            request, ctx, values, errors, status=exc.status, env_rows=forms.env_rows(form)
+        )
     return redirect(f"/projects/{project.id}")

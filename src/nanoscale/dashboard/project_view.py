@@ -98,10 +98,15 @@ def release_log_context(
 
 def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
     """Current settings for the form. Env vars: names only, values stay on the server."""
-    fields = ("branch", "domain", "root_directory", *COMMAND_FIELDS)
+    fields = (
+        "repo_url", "branch", "git_username", "domain", "root_directory", "health_check_path",
+        *COMMAND_FIELDS,
+    )  # fmt: skip
     values = {name: getattr(project, name) or "" for name in fields}
     return {
         "values": values,
+        "git_hosts": ctx.settings.git_allowed_hosts,
+        "has_credential": project.git_password_encrypted is not None,
         "env_keys": secrets.env_var_keys(project, keyring=ctx.keyring),
         "presets": PRESETS,
         "delete_errors": {},

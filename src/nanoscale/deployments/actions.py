@@ -28,7 +28,7 @@ from nanoscale.deployments.releases import handle_of, project_paths
 from nanoscale.deployments.sql import changed
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.engine.runtime.users import remove_project_user
-from nanoscale.errors import PlatformError
+from nanoscale.errors import InvalidInput, PlatformError
 from nanoscale.logs import get_logger
 from nanoscale.projects import service as projects_service
 from nanoscale.projects.models import Project
@@ -40,12 +40,21 @@ CANCEL_WAIT_SECONDS = 20.0
 
 
 def create_and_deploy_project(
-    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+    session: Session,
+    *,
+    ctx: AppContext,
+    owner: User,
+    data: ProjectCreate,
+    ip: str | None = None,
+    pending: Sequence[InvalidInput] = (),
 ) -> tuple[Project, Deployment]:
-    """Create a project and request its first deployment (the branch head, trigger `create`):
-    what the API and the dashboard do on "create"."""
+    """Check everything first (fields, then repository and branch, see
+    `projects.service.check_new_project`), then create the project and request its first
+    deployment of the branch head just checked (trigger `create`): what the API and the
+    dashboard do on "create". A mistake is a 422 and creates nothing."""
+    head = projects_service.check_new_project(session, ctx=ctx, data=data, pending=pending)
     project = projects_service.create_project(session, ctx=ctx, owner=owner, data=data, ip=ip)
-    return project, deploy_new_project(session, ctx=ctx, project=project, user=owner)
+    return project, deploy_new_project(session, ctx=ctx, project=project, user=owner, head=head)
 
 
 def delete_project_and_teardown(
@@ -58,13 +67,14 @@ def delete_project_and_teardown(
 
 
 def deploy_new_project(
-    session: Session, *, ctx: AppContext, project: Project, user: User
+    session: Session, *, ctx: AppContext, project: Project, user: User, head: str | None = None
 ) -> Deployment:
-    """The first deployment of a freshly created project (branch head, trigger `create`)."""
+    """The first deployment of a freshly created project: of `head`, else of the branch head
+    resolved now (trigger `create`)."""
     return service.request_deployment(
         session,
         project=project,
-        commit_sha=None,
+        commit_sha=head,
         trigger="create",
         correlation={"user_id": user.id},
         credentials=project_credentials(project, keyring=ctx.keyring),
