@@ -89,7 +89,7 @@ def save_settings(
     except NanoScaleError as exc:
         db.rollback()
         view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
         env_rows = forms.env_rows(form, existing=context["env_keys"])
         context.update(values=values, errors=forms.errors_for(exc), env_rows=env_rows)
         return render(request, "projects/tab_settings.html", status_code=exc.status, **context)
@@ -102,7 +102,7 @@ def delete(
 ) -> Response:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     if form_text(form, "confirm_name") != view.project.name:
-        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
     actions.delete_project_and_teardown(

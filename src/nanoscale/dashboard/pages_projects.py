@@ -12,6 +12,7 @@ from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, red
 from nanoscale.deployments import actions
 from nanoscale.deployments.status import project_summaries
 from nanoscale.errors import InvalidInput, NanoScaleError
+from nanoscale.projects import git_hosts
 from nanoscale.web_deps import client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -26,6 +27,7 @@ def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResp
 
 def _new_page(
     request: Request,
+    db: Db,
     ctx: Ctx,
     values: dict[str, str],
     errors: dict[str, str],
@@ -33,15 +35,16 @@ def _new_page(
     status: int = 200,
     env_rows: forms.EnvRows | None = None,
 ) -> HTMLResponse:
+    hosts = git_hosts.effective_settings(db, ctx.settings).git_allowed_hosts
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS, env_rows=env_rows, git_hosts=ctx.settings.git_allowed_hosts,
+        errors=errors, presets=PRESETS, env_rows=env_rows, git_hosts=hosts,
     )  # fmt: skip
 
 
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project_page(request: Request, ctx: Ctx, info: SignedIn) -> HTMLResponse:
-    return _new_page(request, ctx, {"branch": "main"}, {})
+def new_project_page(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+    return _new_page(request, db, ctx, {"branch": "main"}, {})
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
@@ -57,6 +60,6 @@ def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: For
         db.rollback()
         errors = forms.errors_for(exc)
         return _new_page(
-            request, ctx, values, errors, status=exc.status, env_rows=forms.env_rows(form)
+            request, db, ctx, values, errors, status=exc.status, env_rows=forms.env_rows(form)
         )
     return redirect(f"/projects/{project.id}")

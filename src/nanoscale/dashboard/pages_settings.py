@@ -21,7 +21,8 @@ from nanoscale.dashboard.web import (
     redirect,
 )
 from nanoscale.errors import Forbidden, NanoScaleError
-from nanoscale.web_deps import client_ip
+from nanoscale.projects import git_hosts
+from nanoscale.web_deps import client_ip, get_context
 
 router = APIRouter(route_class=DashboardRoute)
 
@@ -29,15 +30,23 @@ NOTICES = {
     "password": "Your password was changed. Other sessions were signed out.",
     "user_added": "User added.",
     "user_removed": "User removed.",
+    "git_host_added": "Git host allowed. New projects can use it now.",
+    "git_host_removed": "Git host removed.",
 }
 
 
 def _page(
     request: Request, db: Db, info: SessionInfo, status: int = 200, **extra: Any
 ) -> HTMLResponse:
+    admin = info.user.is_admin
+    settings = get_context(request).settings
     context: dict[str, Any] = {
         "nav": "settings",
-        "users": users.list_users(db) if info.user.is_admin else [],
+        "users": users.list_users(db) if admin else [],
+        "env_git_hosts": settings.git_allowed_hosts if admin else [],
+        "added_git_hosts": git_hosts.added_hosts(db) if admin else [],
+        "host_errors": {},
+        "host_values": {},
         "pw_errors": {},
         "user_errors": {},
         "user_values": {},
@@ -106,3 +115,25 @@ def remove_user(request: Request, db: Db, info: SignedIn, _form: Form, user_id: 
         db.rollback()
         return _page(request, db, info, exc.status, user_errors={"_form": exc.message})
     return redirect("/settings?done=user_removed")
+
+
+@router.post("/settings/git-hosts", response_class=HTMLResponse)
+def add_git_host(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
+    host = form_text(form, "host")
+    try:
+        git_hosts.add_host(
+            db, actor=info.user, settings=ctx.settings, host=host, ip=client_ip(request)
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        errors = field_errors(exc)
+        return _page(request, db, info, exc.status, host_errors=errors, host_values={"host": host})
+    return redirect("/settings?done=git_host_added")
+
+
+@router.post("/settings/git-hosts/{host_id}/delete", response_class=HTMLResponse)
+def remove_git_host(
+    request: Request, db: Db, info: SignedIn, _form: Form, host_id: str
+) -> Response:
+    git_hosts.remove_host(db, actor=info.user, host_id=host_id, ip=client_ip(request))
+    return redirect("/settings?done=git_host_removed")

@@ -18,7 +18,7 @@ from nanoscale.deployments.release_logs import release_output_text
 from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.status import project_state
 from nanoscale.errors import NotFound
-from nanoscale.projects import secrets
+from nanoscale.projects import git_hosts, secrets
 from nanoscale.projects import service as projects
 from nanoscale.projects.models import Project
 
@@ -96,7 +96,7 @@ def release_log_context(
     }
 
 
-def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
+def settings_context(db: Session, ctx: AppContext, project: Project) -> dict[str, Any]:
     """Current settings for the form. Env vars: names only, values stay on the server."""
     fields = (
         "repo_url", "branch", "git_username", "domain", "root_directory", "health_check_path",
@@ -105,7 +105,7 @@ def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
     values = {name: getattr(project, name) or "" for name in fields}
     return {
         "values": values,
-        "git_hosts": ctx.settings.git_allowed_hosts,
+        "git_hosts": git_hosts.effective_settings(db, ctx.settings).git_allowed_hosts,
         "has_credential": project.git_password_encrypted is not None,
         "env_keys": secrets.env_var_keys(project, keyring=ctx.keyring),
         "presets": PRESETS,

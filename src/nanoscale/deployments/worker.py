@@ -41,6 +41,7 @@ from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
+from nanoscale.projects import git_hosts
 from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker")
@@ -79,7 +80,7 @@ class Worker:
                 health_timeout=settings.health_check_timeout_seconds,
                 drain_seconds=settings.drain_seconds,
             ),
-            url_allowed=settings.git_url_allowed,
+            url_allowed=git_hosts.url_checker(ctx.sessions, settings),
         )
         self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder)
         # One runner (and lease holder id) per thread; the first is `run_once()`'s.

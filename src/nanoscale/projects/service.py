@@ -20,7 +20,7 @@ from nanoscale.context import AppContext
 from nanoscale.db.base import new_id
 from nanoscale.errors import Conflict, InvalidInput, NotFound, PlatformError, raise_all
 from nanoscale.logs import get_logger
-from nanoscale.projects import reachability, secrets
+from nanoscale.projects import git_hosts, reachability, secrets
 from nanoscale.projects.fields import (
     check_final_state,
     clean_fields,
@@ -87,7 +87,8 @@ def check_new_project(
     never sees), a taken name or domain, then - unless NANOSCALE_VERIFY_GIT_SOURCE is off -
     the repository and branch, checked with the given credentials. Returns the branch head to
     deploy first (None when the check is off). Commits the session before the network call."""
-    clean = _clean_create(data, settings=ctx.settings, pending=pending)
+    settings = git_hosts.effective_settings(session, ctx.settings)
+    clean = _clean_create(data, settings=settings, pending=pending)
     values = clean.values
     _check_unique(session, name=values["name"], domain=values["domain"], exclude_id=None)
     if not ctx.settings.verify_git_source:
@@ -104,7 +105,7 @@ def check_new_project(
 def create_project(
     session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
 ) -> Project:
-    clean = _clean_create(data, settings=ctx.settings)
+    clean = _clean_create(data, settings=git_hosts.effective_settings(session, ctx.settings))
     project = Project(id=new_id(), owner_id=owner.id, **clean.values)
     secrets.write_env_vars(project, clean.env, keyring=ctx.keyring)
     secrets.write_git_password(project, clean.password, keyring=ctx.keyring)
@@ -131,7 +132,8 @@ def update_project(
     project = get_project(session, user=user, project_id=project_id)
     present = data.model_dump(include=data.model_fields_set, exclude={"env_vars", "git_password"})
     errors: list[InvalidInput] = []
-    values = gather(errors, lambda: clean_fields(present, settings=ctx.settings, partial=True))
+    settings = git_hosts.effective_settings(session, ctx.settings)
+    values = gather(errors, lambda: clean_fields(present, settings=settings, partial=True))
     gather(errors, lambda: _check_name_unchanged(project, values or {}))
     env = None
     if data.env_vars is not None:  # untouched env vars are not even decrypted
