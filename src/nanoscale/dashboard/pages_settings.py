@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from nanoscale.accounts import users
+from nanoscale.accounts import tokens, users
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
@@ -20,7 +20,7 @@ from nanoscale.dashboard.web import (
     form_text,
     redirect,
 )
-from nanoscale.errors import Forbidden, NanoScaleError
+from nanoscale.errors import Forbidden, InvalidInput, NanoScaleError
 from nanoscale.projects import git_hosts
 from nanoscale.web_deps import client_ip, get_context
 
@@ -32,7 +32,9 @@ NOTICES = {
     "user_removed": "User removed.",
     "git_host_added": "Git host allowed. New projects can use it now.",
     "git_host_removed": "Git host removed.",
+    "token_revoked": "API token revoked. Requests with it are refused from now on.",
 }
+TOKEN_LIFETIMES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
 
 
 def _page(
@@ -47,6 +49,11 @@ def _page(
         "added_git_hosts": git_hosts.added_hosts(db) if admin else [],
         "host_errors": {},
         "host_values": {},
+        "tokens": tokens.list_tokens(db, user=info.user),
+        "token_lifetimes": TOKEN_LIFETIMES,
+        "token_errors": {},
+        "token_values": {},
+        "created_token": None,
         "pw_errors": {},
         "user_errors": {},
         "user_values": {},
@@ -137,3 +144,34 @@ def remove_git_host(
 ) -> Response:
     git_hosts.remove_host(db, actor=info.user, host_id=host_id, ip=client_ip(request))
     return redirect("/settings?done=git_host_removed")
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def create_token(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+    """Answers with the page itself (no redirect): the secret exists only in this response."""
+    name, lifetime = form_text(form, "name"), form_text(form, "expires_in_days")
+    try:
+        if lifetime not in TOKEN_LIFETIMES:
+            raise InvalidInput("choose one of the offered lifetimes", field="expires_in_days")
+        created = tokens.create_token(
+            db,
+            user=info.user,
+            name=name,
+            expires_in_days=int(lifetime) if lifetime else None,
+            ip=client_ip(request),
+        )
+    except NanoScaleError as exc:
+        db.rollback()
+        values = {"name": name, "expires_in_days": lifetime}
+        return _page(
+            request, db, info, exc.status, token_errors=field_errors(exc), token_values=values
+        )
+    page = _page(request, db, info, 201, created_token=created)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.post("/settings/tokens/{token_id}/delete", response_class=HTMLResponse)
+def revoke_token(request: Request, db: Db, info: SignedIn, _form: Form, token_id: str) -> Response:
+    tokens.revoke_token(db, user=info.user, token_id=token_id, ip=client_ip(request))
+    return redirect("/settings?done=token_revoked")
