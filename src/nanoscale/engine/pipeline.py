@@ -192,6 +192,7 @@ class Pipeline:
                     timeout=self.limits.health_timeout,
                     alive=lambda: self.runtime.is_running(handle),
                     cancel=observer.control.cancel,
+                    exit_code=lambda: self.runtime.exit_code(handle),
                 )
             self.proxy.apply(route_for(job, handle.port, paths))
         except BaseException:

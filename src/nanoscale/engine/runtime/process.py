@@ -38,6 +38,7 @@ class _Release:
     started_at: float
     backoff: float
     restart_at: float | None = None
+    exit_code: int | None = None  # of the last process that ended
 
 
 class ProcessRuntime:
@@ -79,6 +80,16 @@ class ProcessRuntime:
         with self._lock:
             release = self._releases.get(handle.deployment_id)
             return release is not None and procfs.is_alive(release.pid, release.start_time)
+
+    def exit_code(self, handle: ReleaseHandle) -> int | None:
+        with self._lock:
+            release = self._releases.get(handle.deployment_id)
+            if release is None:
+                return None
+            code = spawn.reap(release.pid)  # the supervisor may not have looked yet
+            if code is not None:
+                release.exit_code = code
+            return release.exit_code
 
     def stop(self, handle: ReleaseHandle, *, grace_seconds: float = 10.0) -> None:
         if handle.ref == STATIC_REF:
@@ -175,6 +186,8 @@ class ProcessRuntime:
         code = spawn.reap(release.pid)
         if code is None and procfs.is_alive(release.pid, release.start_time):
             return
+        if code is not None:
+            release.exit_code = code
         if now - release.started_at >= self._stable_seconds:
             release.backoff = self._backoff_initial
         spawn.terminate(release.pid, release.spec.deployment_id, 2.0)  # orphans hold the port
