@@ -96,6 +96,12 @@ def save_settings(
     return redirect(f"/projects/{project_id}/settings?saved=1")
 
 
+@router.get("/projects/{project_id}/delete")
+def delete_reloaded(project_id: str) -> Response:
+    """A reload of the page a refused delete answered with: back to the form, not a 405."""
+    return redirect(f"/projects/{project_id}/settings#delete")
+
+
 @router.post("/projects/{project_id}/delete", response_class=HTMLResponse)
 def delete(
     request: Request, *, db: Db, ctx: Ctx, info: SignedIn, form: Form, project_id: str

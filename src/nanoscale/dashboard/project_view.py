@@ -35,7 +35,6 @@ class ProjectView:
 
     def context(self, tab: str) -> dict[str, Any]:
         """The template context every project tab shares."""
-        current_id = self.current.id if self.current else None
         return {
             "nav": "projects",
             "tab": tab,
@@ -44,10 +43,24 @@ class ProjectView:
             "url": self.url,
             "current": self.current,
             "deployments": self.rows,
-            "rollback_targets": [r for r in self.rows if r.state == "live" and r.id != current_id],
+            "rollback_targets": rollback_targets(self.rows, self.current),
             "errors": {},
             "notice": None,
         }
+
+
+def rollback_targets(
+    rows: list[DeploymentRow], current: DeploymentRow | None
+) -> list[DeploymentRow]:
+    """Earlier releases to go back to: each commit once (its newest deployment that went
+    live), never the commit serving now."""
+    seen = {current.commit_sha} if current else set()
+    targets = []
+    for row in rows:  # newest first
+        if row.state == "live" and row.commit_sha not in seen:
+            seen.add(row.commit_sha)
+            targets.append(row)
+    return targets
 
 
 def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -> ProjectView:
