@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from nanoscale.api import auth, deployments, health, projects, release_logs, tokens, users
+from nanoscale.api import (
+    auth,
+    deployments,
+    health_endpoint,
+    projects,
+    release_logs,
+    tokens,
+    users,
+)
 from nanoscale.api.deps import reject_control_characters
 
 router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
-router.include_router(health.router)
+router.include_router(health_endpoint.router)
 router.include_router(auth.router)
 router.include_router(users.router)
 router.include_router(tokens.router)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from nanoscale.dashboard.presets import COMMAND_FIELDS, apply_preset
-from nanoscale.errors import InvalidInput, NanoScaleError, field_errors_of, raise_all
+from nanoscale.errors import InvalidInput, raise_all
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
 
 ModelT = TypeVar("ModelT", ProjectCreate, ProjectUpdate)
@@ -123,15 +123,3 @@ def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
             ]
         )
         raise  # unreachable: a ValidationError has at least one error
-
-
-def errors_for(exc: NanoScaleError) -> dict[str, str]:
-    """{field: message} for every problem; env var problems show under the env editor,
-    those without a field above the form."""
-    errors: dict[str, str] = {}
-    for problem in field_errors_of(exc):
-        field = problem.field or "_form"
-        if field.startswith("env_vars"):
-            field = "env_vars"
-        errors.setdefault(field, problem.message)
-    return errors

@@ -8,18 +8,25 @@ from fastapi.responses import HTMLResponse
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
-from nanoscale.deployments import actions
-from nanoscale.deployments.status import project_summaries
+from nanoscale.dashboard.web import (
+    DashboardRoute,
+    Form,
+    SignedIn,
+    field_errors,
+    redirect,
+    rerender_on_error,
+)
+from nanoscale.deployments import service
+from nanoscale.deployments.reads.status import project_summaries
 from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.projects import git_hosts
-from nanoscale.web_deps import client_ip
+from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 
 
 @router.get("/projects", response_class=HTMLResponse)
-def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+def project_list(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
     rows = project_summaries(db, user=info.user, ctx=ctx)
     notice = "Project deleted." if request.query_params.get("deleted") else None
     return render(request, "projects/list.html", nav="projects", rows=rows, notice=notice)
@@ -27,8 +34,8 @@ def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResp
 
 def _new_page(
     request: Request,
-    db: Db,
-    ctx: Ctx,
+    db: DbSession,
+    ctx: Context,
     values: dict[str, str],
     errors: dict[str, str],
     *,
@@ -43,23 +50,25 @@ def _new_page(
 
 
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project_page(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+def new_project_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
     return _new_page(request, db, ctx, {"branch": "main"}, {})
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
-def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
+def create_project(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
     values = forms.form_values(form)
-    env_problems: list[InvalidInput] = []
-    try:
+
+    env_problems: list[InvalidInput] = []  # reported with the service's, all at once
+
+    def page(exc: NanoScaleError) -> Response:
+        errors, rows = field_errors(exc), forms.env_rows(form)
+        return _new_page(request, db, ctx, values, errors, status=exc.status, env_rows=rows)
+
+    with rerender_on_error(db, page):
         data = forms.project_create(values, forms.env_patch(form, problems=env_problems), form)
-        project, _ = actions.create_and_deploy_project(
+        project, _ = service.create_and_deploy_project(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request), pending=env_problems
-        )
-    except NanoScaleError as exc:
-        db.rollback()
-        errors = forms.errors_for(exc)
-        return _new_page(
-            request, db, ctx, values, errors, status=exc.status, env_rows=forms.env_rows(form)
         )
     return redirect(f"/projects/{project.id}")

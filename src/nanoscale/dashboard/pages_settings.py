@@ -11,18 +11,18 @@ from nanoscale.accounts import tokens, users
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
-    Ctx,
     DashboardRoute,
-    Db,
     Form,
     SignedIn,
     field_errors,
     form_text,
     redirect,
+    rerender_on_error,
 )
 from nanoscale.errors import Forbidden, InvalidInput, NanoScaleError
 from nanoscale.projects import git_hosts
-from nanoscale.web_deps import client_ip, get_context
+from nanoscale.projects.service import count_owned_projects
+from nanoscale.web_deps import Context, DbSession, client_ip, get_context
 
 router = APIRouter(route_class=DashboardRoute)
 
@@ -38,7 +38,7 @@ TOKEN_LIFETIMES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year
 
 
 def _page(
-    request: Request, db: Db, info: SessionInfo, status: int = 200, **extra: Any
+    request: Request, db: DbSession, info: SessionInfo, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     admin = info.user.is_admin
     settings = get_context(request).settings
@@ -69,13 +69,18 @@ def _admin(info: SessionInfo) -> None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
+def settings_page(request: Request, db: DbSession, info: SignedIn) -> HTMLResponse:
     return _page(request, db, info)
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
-    try:
+def change_password(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
+    def page(exc: NanoScaleError) -> Response:
+        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
+
+    with rerender_on_error(db, page):
         users.change_password(
             db,
             user=info.user,
@@ -85,17 +90,20 @@ def change_password(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Fo
             ip=client_ip(request),
             settings=ctx.settings,
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
     return redirect("/settings?done=password")
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
-def add_user(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+def add_user(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
     _admin(info)
     username = form_text(form, "username")
-    try:
+
+    def page(exc: NanoScaleError) -> Response:
+        values = {"username": username}
+        errors = field_errors(exc)
+        return _page(request, db, info, exc.status, user_errors=errors, user_values=values)
+
+    with rerender_on_error(db, page):
         users.create_user(
             db,
             actor=info.user,
@@ -104,53 +112,64 @@ def add_user(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
             is_admin=form.get("is_admin") == "1",
             ip=client_ip(request),
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        values = {"username": username}
-        return _page(
-            request, db, info, exc.status, user_errors=field_errors(exc), user_values=values
-        )
     return redirect("/settings?done=user_added")
 
 
 @router.post("/settings/users/{user_id}/delete", response_class=HTMLResponse)
-def remove_user(request: Request, db: Db, info: SignedIn, _form: Form, user_id: str) -> Response:
+def remove_user(
+    request: Request, db: DbSession, info: SignedIn, _form: Form, user_id: str
+) -> Response:
     _admin(info)
-    try:
-        users.delete_user(db, actor=info.user, user_id=user_id, ip=client_ip(request))
-    except NanoScaleError as exc:
-        db.rollback()
-        return _page(request, db, info, exc.status, user_errors={"_form": exc.message})
+
+    def page(exc: NanoScaleError) -> Response:
+        return _page(request, db, info, exc.status, user_errors=field_errors(exc, whole_form=True))
+
+    with rerender_on_error(db, page):
+        users.delete_user(
+            db,
+            actor=info.user,
+            user_id=user_id,
+            ip=client_ip(request),
+            owned_projects=count_owned_projects,
+        )
     return redirect("/settings?done=user_removed")
 
 
 @router.post("/settings/git-hosts", response_class=HTMLResponse)
-def add_git_host(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
+def add_git_host(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
     host = form_text(form, "host")
-    try:
+
+    def page(exc: NanoScaleError) -> Response:
+        errors, values = field_errors(exc), {"host": host}
+        return _page(request, db, info, exc.status, host_errors=errors, host_values=values)
+
+    with rerender_on_error(db, page):
         git_hosts.add_host(
             db, actor=info.user, settings=ctx.settings, host=host, ip=client_ip(request)
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        errors = field_errors(exc)
-        return _page(request, db, info, exc.status, host_errors=errors, host_values={"host": host})
     return redirect("/settings?done=git_host_added")
 
 
 @router.post("/settings/git-hosts/{host_id}/delete", response_class=HTMLResponse)
 def remove_git_host(
-    request: Request, db: Db, info: SignedIn, _form: Form, host_id: str
+    request: Request, db: DbSession, info: SignedIn, _form: Form, host_id: str
 ) -> Response:
     git_hosts.remove_host(db, actor=info.user, host_id=host_id, ip=client_ip(request))
     return redirect("/settings?done=git_host_removed")
 
 
 @router.post("/settings/tokens", response_class=HTMLResponse)
-def create_token(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+def create_token(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
     """Answers with the page itself (no redirect): the secret exists only in this response."""
     name, lifetime = form_text(form, "name"), form_text(form, "expires_in_days")
-    try:
+
+    def page(exc: NanoScaleError) -> Response:
+        errors, values = field_errors(exc), {"name": name, "expires_in_days": lifetime}
+        return _page(request, db, info, exc.status, token_errors=errors, token_values=values)
+
+    with rerender_on_error(db, page):
         if lifetime not in TOKEN_LIFETIMES:
             raise InvalidInput("choose one of the offered lifetimes", field="expires_in_days")
         created = tokens.create_token(
@@ -160,18 +179,14 @@ def create_token(request: Request, db: Db, info: SignedIn, form: Form) -> Respon
             expires_in_days=int(lifetime) if lifetime else None,
             ip=client_ip(request),
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        values = {"name": name, "expires_in_days": lifetime}
-        return _page(
-            request, db, info, exc.status, token_errors=field_errors(exc), token_values=values
-        )
-    page = _page(request, db, info, 201, created_token=created)
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    response = _page(request, db, info, 201, created_token=created)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/settings/tokens/{token_id}/delete", response_class=HTMLResponse)
-def revoke_token(request: Request, db: Db, info: SignedIn, _form: Form, token_id: str) -> Response:
+def revoke_token(
+    request: Request, db: DbSession, info: SignedIn, _form: Form, token_id: str
+) -> Response:
     tokens.revoke_token(db, user=info.user, token_id=token_id, ip=client_ip(request))
     return redirect("/settings?done=token_revoked")
