@@ -18,6 +18,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import new_id
+from nanoscale.db.transactions import outside_transaction
 from nanoscale.errors import Conflict, InvalidInput, NotFound, PlatformError, raise_all
 from nanoscale.logs import get_logger
 from nanoscale.projects import git_hosts, reachability, secrets
@@ -93,13 +94,13 @@ def check_new_project(
     _check_unique(session, name=values["name"], domain=values["domain"], exclude_id=None)
     if not ctx.settings.verify_git_source:
         return None
-    session.commit()  # no transaction (no lock) across the network call
-    return reachability.branch_head(
-        url=values["repo_url"],
-        branch=values["branch"],
-        username=values["git_username"],
-        password=clean.password,
-    )
+    with outside_transaction(session):  # no lock held while the Git host answers
+        return reachability.branch_head(
+            url=values["repo_url"],
+            branch=values["branch"],
+            username=values["git_username"],
+            password=clean.password,
+        )
 
 
 def create_project(
@@ -197,13 +198,13 @@ def _verify_source(
     the integration, so only manual ones are checked here)."""
     if not ctx.settings.verify_git_source or final.get("source_provider") != "manual":
         return
-    session.commit()  # no transaction (no lock) across the network call
-    reachability.branch_head(
-        url=final["repo_url"],
-        branch=final["branch"],
-        username=final["git_username"],
-        password=password,
-    )
+    with outside_transaction(session):  # no lock held while the Git host answers
+        reachability.branch_head(
+            url=final["repo_url"],
+            branch=final["branch"],
+            username=final["git_username"],
+            password=password,
+        )
 
 
 def delete_project(
