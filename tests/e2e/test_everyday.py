@@ -152,7 +152,7 @@ def test_settings_edit_the_source_save_and_redeploy_roll_back_and_delete(
     page.reload()  # the browser posts the form again: the same answer, no 405
     expect(page.locator("#e-confirm_name")).to_be_visible()
     page.goto(page.url.split("#")[0])  # the address opened again (GET): back to the form
-    expect(page).to_have_url(re.compile(r"/settings(#delete)?$"))
+    expect(page).to_have_url(re.compile(r"/settings(#delete)?$"))  # GET: no 405 page
     expect(page.get_by_role("button", name="Delete everyday")).to_be_visible()
 
 
