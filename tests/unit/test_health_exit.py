@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from nanoscale.engine.health import wait_healthy
+from nanoscale.engine.health_check import wait_healthy
 from nanoscale.errors import UserCodeError
 
 
