@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +21,15 @@ from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker.loop import start_worker
-from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
+from nanoscale.errors import (
+    InvalidFields,
+    InvalidInput,
+    NanoScaleError,
+    NotFound,
+    RateLimited,
+    error_body,
+    is_api_path,
+)
 from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
@@ -50,24 +59,31 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     return sorted(methods)
 
 
+def _loc(problem: Any) -> str | None:
+    skipped = ("body", "query", "path", "[key]")  # [key]: a bad key of a mapping
+    parts = [str(p) for p in problem.get("loc", ()) if p not in skipped]
+    return ".".join(parts) or None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
     async def _nanoscale_error(_request: Request, exc: NanoScaleError) -> JSONResponse:
-        response = _error(exc.status, exc.code, exc.message, exc.field)
+        response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
-        skipped = ("body", "query", "path", "[key]")  # [key]: a bad key of a mapping
-        loc = [str(p) for p in first.get("loc", ()) if p not in skipped]
-        field = ".".join(loc) or None
-        if first.get("type") == "json_invalid":  # not JSON at all: a malformed request
+        problems = list(exc.errors()) or [{"loc": (), "msg": "invalid input"}]
+        if any(p.get("type") == "json_invalid" for p in problems):  # not JSON: malformed
             return _error(400, "malformed_body", "the request body is not valid JSON", None)
-        # Input values are deliberately not echoed: they may be secrets.
-        return _error(422, "invalid_input", input_message(first), field)
+        # Every field's problem at once. Input values are not echoed: they may be secrets.
+        errors: list[InvalidInput] = [
+            InvalidInput(input_message(p), field=_loc(p)) for p in problems
+        ]
+        error = errors[0] if len(errors) == 1 else InvalidFields(errors)
+        return JSONResponse({"error": error.to_dict()}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

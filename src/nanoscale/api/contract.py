@@ -46,10 +46,15 @@ _DESCRIPTIONS = {
 }
 
 
-class ErrorDetail(BaseModel):
+class FieldProblem(BaseModel):
     code: str
     message: str
     field: str | None
+
+
+class ErrorDetail(FieldProblem):
+    # Present when several fields are wrong at once; `code`/`message`/`field` repeat the first.
+    errors: list[FieldProblem] | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -111,7 +111,7 @@ def repo_url(value: str, *, settings: Settings) -> str:
         hosts = ", ".join(settings.git_allowed_hosts) or "none"
         raise ValueError(
             f"repository URLs must be https:// on an allowed host ({hosts}) without "
-            "credentials; ask the operator to extend NANOSCALE_GIT_ALLOWED_HOSTS"
+            "credentials; an admin can allow more hosts under Settings, Git hosts"
         )
     return url
 
