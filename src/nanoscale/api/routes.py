@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from nanoscale.api import auth, deployments, health, projects, release_logs, tokens, users
+from nanoscale.api import (
+    auth,
+    deployments,
+    github,
+    health,
+    projects,
+    release_logs,
+    tokens,
+    users,
+)
 from nanoscale.api.deps import reject_control_characters
 
 router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
@@ -15,3 +24,4 @@ router.include_router(tokens.router)
 router.include_router(projects.router)
 router.include_router(deployments.router)
 router.include_router(release_logs.router)
+router.include_router(github.router)
