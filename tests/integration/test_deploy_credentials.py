@@ -120,4 +120,4 @@ def _provider(deploy: DeployHarness, project):  # type: ignore[no-untyped-def]
     from nanoscale.projects.models import Project
 
     with session_scope(deploy.ctx.sessions) as session:
-        return project_credentials(session.get_one(Project, project.id), keyring=deploy.ctx.keyring)
+        return project_credentials(session.get_one(Project, project.id), ctx=deploy.ctx)

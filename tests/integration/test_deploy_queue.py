@@ -152,4 +152,4 @@ def _credentials(deploy: DeployHarness, project: Project):  # type: ignore[no-un
 
     with session_scope(deploy.ctx.sessions) as session:
         fresh = session.get_one(Project, project.id)
-        return project_credentials(fresh, keyring=deploy.ctx.keyring)
+        return project_credentials(fresh, ctx=deploy.ctx)

@@ -105,6 +105,7 @@ class GitHubHarness:
     people: dict[str, Person] = field(default_factory=dict)
     _clients: list[TestClient] = field(default_factory=list)
     _web: httpx.Client | None = None
+    _worker: Worker | None = None
 
     @property
     def settings(self) -> Settings:
@@ -188,13 +189,32 @@ class GitHubHarness:
         return self._web
 
     def worker(self) -> Worker:
-        return Worker(self.ctx)
+        if self._worker is None:
+            self._worker = Worker(self.ctx)
+        return self._worker
+
+    def run_until_idle(self) -> int:
+        ran = 0
+        while self.worker().run_once():
+            ran += 1
+        return ran
+
+    def all_tokens(self) -> list[str]:
+        """Every credential the simulated GitHub ever issued (for leak checks)."""
+        state = self.sim.state
+        return [*state.installation_tokens, *state.user_tokens, *state.refresh_tokens]
 
     def close(self) -> None:
         if self._web is not None:
             self._web.close()
         for client in self._clients:
             client.__exit__(None, None, None)
+        if self._worker is not None:
+            runtime = self._worker.backends.runtime
+            stop_all = getattr(runtime, "stop_all", None)
+            if stop_all is not None:
+                stop_all(grace_seconds=2)
+            self._worker.backends.close()
         self.gateway.close()
         self.ctx.close()
 
@@ -204,6 +224,7 @@ def github_harness(
     make_settings: Callable[..., Settings],
     sim: GitHubSimulator,
     served: ServedSimulator,
+    gateway_timeout: float = 10.0,
     **overrides: Any,
 ) -> Iterator[GitHubHarness]:
     world = build_world(sim)
@@ -213,7 +234,7 @@ def github_harness(
     recorder = SpecRecorder(check_requests=True, in_summary=False)
     gateway = GitHubGateway(
         settings, transport=RecordingTransport(recorder), clock=sim.state.clock.now,
-        sleep=lambda _s: None,
+        sleep=lambda _s: None, timeout=gateway_timeout,
     )  # fmt: skip
     ctx.components[GATEWAY_KEY] = gateway
     harness = GitHubHarness(sim, served, world, ctx, gateway, recorder)

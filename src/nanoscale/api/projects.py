@@ -12,6 +12,7 @@ from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
 from nanoscale.deployments.actions import create_and_deploy_project, delete_project_and_teardown
 from nanoscale.deployments.status import project_state, project_summaries
+from nanoscale.github import projects as github_projects
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
@@ -74,7 +75,8 @@ def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | No
 def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> ProjectCreated:
-    project, deployment = create_and_deploy_project(db, ctx=ctx, owner=user, data=body, ip=ip)
+    create = github_projects.create_and_deploy if body.github_source else create_and_deploy_project
+    project, deployment = create(db, ctx=ctx, owner=user, data=body, ip=ip)
     out = project_out(project, db=db, ctx=ctx)
     return ProjectCreated(**out.model_dump(), deployment_id=deployment.id)
 

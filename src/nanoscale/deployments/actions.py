@@ -67,7 +67,7 @@ def deploy_new_project(
         commit_sha=None,
         trigger="create",
         correlation={"user_id": user.id},
-        credentials=project_credentials(project, keyring=ctx.keyring),
+        credentials=project_credentials(project, ctx=ctx),
     )
 
 
@@ -82,7 +82,7 @@ def redeploy(
         commit_sha=commit_sha,
         trigger="manual",
         correlation={"user_id": user.id},
-        credentials=project_credentials(project, keyring=ctx.keyring),
+        credentials=project_credentials(project, ctx=ctx),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from nanoscale.context import AppContext
 from nanoscale.crypto import KeyRing
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
@@ -109,6 +110,7 @@ class Runner:
     keyring: KeyRing
     pipeline: Pipeline
     holder: str
+    ctx: AppContext  # credential sources need the application context
     current: dict[str, Observer] = field(default_factory=dict)  # running deployments
 
     def run(self, deployment_id: str) -> None:
@@ -145,7 +147,7 @@ class Runner:
         paths = project_paths(self.settings, project.id)
         try:
             job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
-            credentials = project_credentials(project, keyring=self.keyring)
+            credentials = project_credentials(project, ctx=self.ctx)
             # Env values are masked only when long enough to be secrets ("1" would mask every 1).
             env_secrets = [v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH]
             writer.add_secrets([*secrets_of(credentials, project.repo_url), *env_secrets])

@@ -7,6 +7,7 @@ not reveal what exists. Admins see and manage every project.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -44,12 +45,38 @@ def get_project(session: Session, *, user: User, project_id: str) -> Project:
     return project
 
 
+@dataclass(frozen=True)
+class TrustedSource:
+    """A provider-backed source, built only by that provider's integration after it checked
+    the user's access (the GitHub integration): never from user input directly."""
+
+    provider: str
+    repo_url: str
+    repo_id: int
+    branch: str
+
+
 def create_project(
-    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+    session: Session,
+    *,
+    ctx: AppContext,
+    owner: User,
+    data: ProjectCreate,
+    ip: str | None = None,
+    source: TrustedSource | None = None,
 ) -> Project:
-    values = clean_fields(
-        data.model_dump(exclude={"env_vars", "git_password"}), settings=ctx.settings
-    )
+    raw = data.model_dump(exclude={"env_vars", "git_password", "github_source"})
+    if source is not None:
+        raw.pop("repo_url", None)
+    elif data.github_source is not None:
+        raise InvalidInput("github_source is handled by the GitHub integration",
+                           field="github_source")  # fmt: skip
+    values = clean_fields(raw, settings=ctx.settings)
+    if source is not None:
+        if values.get("git_username") or data.git_password:
+            raise InvalidInput("GitHub projects use the App's tokens, not a Git username",
+                               field="git_username")  # fmt: skip
+        values |= _trusted_values(source, settings=ctx.settings)
     env = merge_env({}, dict(data.env_vars))
     password = clean_password(data.git_password.get_secret_value() if data.git_password else None)
     check_final_state(values, has_password=bool(password))
@@ -63,6 +90,13 @@ def create_project(
     )  # fmt: skip
     log.info("project.created", project_id=project.id, project=project.name)
     return project
+
+
+def _trusted_values(source: TrustedSource, *, settings: Settings) -> dict[str, Any]:
+    cleaned = clean_fields(
+        {"repo_url": source.repo_url, "branch": source.branch}, settings=settings, partial=True
+    )
+    return cleaned | {"source_provider": source.provider, "source_repo_id": source.repo_id}
 
 
 def update_project(
