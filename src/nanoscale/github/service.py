@@ -94,50 +94,44 @@ def search_cache(
     query: str | None,
     limit: int,
 ) -> RepoPage:
+    repo = m.GitHubRepository
+    # Plain columns, not ORM objects: this is the hot path of the repository picker.
     stmt = (
-        select(m.GitHubRepository)
-        .join(m.GitHubRepositoryAccess,
-              m.GitHubRepositoryAccess.repo_id == m.GitHubRepository.repo_id)
+        select(*(getattr(repo, c) for c in _OUT_COLUMNS))
+        .join(m.GitHubRepositoryAccess, m.GitHubRepositoryAccess.repo_id == repo.repo_id)
         .where(m.GitHubRepositoryAccess.local_user_id == user_id,
                m.GitHubRepositoryAccess.installation_id == installation_id)
     )  # fmt: skip
     if query:
         if len(query) > MAX_QUERY:
             raise InvalidInput(f"query is limited to {MAX_QUERY} characters", field="query")
-        pattern = "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_"
-        )
-        stmt = stmt.where(func.lower(m.GitHubRepository.full_name).like(pattern + "%", "\\"))
+        needle = query.strip().lower()
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(func.lower(repo.full_name).like(f"%{escaped}%", "\\"))
     if cursor:
         after_name, after_id = _decode_cursor(cursor)
         stmt = stmt.where(
             or_(
-                m.GitHubRepository.full_name > after_name,
-                and_(m.GitHubRepository.full_name == after_name,
-                     m.GitHubRepository.repo_id > after_id),
+                repo.full_name > after_name,
+                and_(repo.full_name == after_name, repo.repo_id > after_id),
             )
-        )  # fmt: skip
-    rows = db.scalars(
-        stmt.order_by(m.GitHubRepository.full_name, m.GitHubRepository.repo_id).limit(limit + 1)
-    ).all()
+        )
+    rows = db.execute(stmt.order_by(repo.full_name, repo.repo_id).limit(limit + 1)).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].full_name, rows[-1].repo_id) if more else None
-    return RepoPage([repository_out(r) for r in rows], next_cursor)
+    out = [_row_out(r) for r in rows[:limit]]
+    last = out[-1] if out and more else None
+    next_cursor = _encode_cursor(last["full_name"], last["repo_id"]) if last else None
+    return RepoPage(out, next_cursor)
 
 
-def repository_out(row: m.GitHubRepository) -> dict[str, Any]:
-    return {
-        "repo_id": row.repo_id,
-        "full_name": row.full_name,
-        "owner_login": row.owner_login,
-        "name": row.name,
-        "default_branch": row.default_branch,
-        "private": row.is_private,
-        "archived": row.archived,
-        "disabled": row.disabled,
-        "html_url": row.html_url,
-    }
+_OUT_COLUMNS = ("repo_id", "full_name", "owner_login", "name", "default_branch", "is_private",
+                "archived", "disabled", "html_url")  # fmt: skip
+
+
+def _row_out(row: Any) -> dict[str, Any]:
+    out = dict(zip(_OUT_COLUMNS, row, strict=True))
+    out["private"] = out.pop("is_private")
+    return out
 
 
 def _encode_cursor(full_name: str, repo_id: int) -> str:

@@ -42,8 +42,7 @@ def sync_repositories(
     with session_scope(ctx.sessions) as own:
         previous = _sync_row(own, user.id, installation_id)
         cached = _count(own, user.id, installation_id)
-        # A full last page might have grown a new page that no stored ETag covers.
-        etags = list(previous.page_etags) if previous and cached % PER_PAGE else None
+        etags = list(previous.page_etags) if previous and any(previous.page_etags) else None
     before = gateway.calls
     path = f"/user/installations/{installation_id}/repositories"
 
@@ -51,7 +50,7 @@ def sync_repositories(
         auth = f"Bearer {token}"
         if etags:
             conditional = gateway.pages(path, auth=auth, rate_key="user", etags=etags)
-            if all(page.status == 304 for page in conditional):
+            if all(page.status == 304 for page in conditional) and _no_new_page(auth, len(etags)):
                 return None, etags
         repos: list[dict[str, Any]] = []
         fresh: list[str | None] = []
@@ -59,6 +58,14 @@ def sync_repositories(
             repos.extend(page.body["repositories"])
             fresh.append(page.etag)
         return repos, fresh
+
+    def _no_new_page(auth: str, pages: int) -> bool:
+        """A full last page may have been followed by a new one that no stored ETag covers."""
+        if cached % PER_PAGE or cached == 0:
+            return True
+        extra = gateway.request("GET", path, auth=auth, rate_key="user",
+                                params={"per_page": PER_PAGE, "page": pages + 1})  # fmt: skip
+        return not extra.json()["repositories"]
 
     repos, new_etags = with_user_token(ctx, user_id=user.id, call=_fetch)
     with session_scope(ctx.sessions) as own:
