@@ -309,7 +309,7 @@ class GitHubGateway:
                     retry_after=max(1, int(left + 0.999)),
                 )
 
-    def _error(self, response: httpx.Response, rate_key: str) -> Exception:
+    def _error(self, response: httpx.Response, rate_key: str) -> Exception:  # noqa: PLR0911
         status = response.status_code
         message = _github_message(response)
         retry_after = _rate_limit_wait(response, self.clock())
@@ -322,6 +322,13 @@ class GitHubGateway:
             )
         if status >= 500:
             return GitHubUnavailable(f"GitHub is having trouble (HTTP {status}); try again shortly")
+        if status == 401 and rate_key == "app":
+            log.error("github.app_jwt_rejected", github_message=message)
+            return GitHubAuthFailed(
+                "GitHub refused the App's credentials: check NANOSCALE_GITHUB_APP_ID and the "
+                "private key, and that this server's clock is right (JWTs allow little skew)",
+                code="github_app_auth_failed",
+            )
         if status == 401:
             return GitHubAuthFailed("GitHub refused NanoScale's credentials")
         if status in (403, 404, 410):
