@@ -107,6 +107,10 @@ def test_private_repository_deploys_live_without_leaking_the_token(
     assert sampler.leaks == []
     tokens = [t.encode() for t in gh.all_tokens()]
     assert _files_containing(gh.settings.data_dir, tokens) == []
+    database = gh.settings.resolved_database_url
+    if database.startswith("sqlite:///"):  # the database (WAL included) holds only ciphertexts
+        db_file = Path(database.removeprefix("sqlite:///"))
+        assert _files_containing(db_file.parent, tokens) == []
     out, err = capfd.readouterr()
     assert not any(t.decode() in out + err for t in tokens)
     with session_scope(gh.ctx.sessions) as db:
