@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.github_bench_world import bench_world
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import actions
+from nanoscale.deployments import service
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.worker import Worker
+from nanoscale.deployments.worker.loop import Worker
 from nanoscale.engine.runtime.users import remove_project_user
 from nanoscale.errors import PlatformError
 from nanoscale.github import projects
@@ -47,7 +47,7 @@ def main() -> None:
             for n in range(DEPLOYS):
                 if n:
                     with session_scope(w.ctx.sessions) as db:
-                        actions.redeploy(db, ctx=w.ctx, user=w.user, project_id=project_id,
+                        service.redeploy(db, user=w.user, project_id=project_id,
                                          commit_sha=None)  # fmt: skip
                 while worker.run_once():
                     pass

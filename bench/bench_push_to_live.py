@@ -24,7 +24,7 @@ import httpx
 
 from nanoscale.crypto import generate_key
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
+from nanoscale.deployments.queue import lease
 from nanoscale.engine.runtime.base import ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.settings import load_settings
 from tests.support.caddy import running_caddy

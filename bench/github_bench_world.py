@@ -20,6 +20,7 @@ from nanoscale.db.base import new_id
 from nanoscale.db.engine import session_scope
 from nanoscale.db.migrate import upgrade
 from nanoscale.github import models as m
+from nanoscale.github.credentials import register_github_credentials
 from nanoscale.github.gateway import GitHubGateway, TokenGrant
 from nanoscale.github.runtime import GATEWAY_KEY
 from nanoscale.github.user_tokens import store_grant
@@ -64,6 +65,7 @@ def bench_world(
         upgrade(ctx.engine)
         gateway = GitHubGateway(ctx.settings, clock=sim.state.clock.now)
         ctx.components[GATEWAY_KEY] = gateway
+        register_github_credentials()
         user = _linked_user(ctx, sim, app, alice)
         try:
             yield BenchWorld(sim, served, ctx, gateway, user, alice, app, installation)

@@ -15,20 +15,20 @@ from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
-from nanoscale.deployments.worker import start_worker
-from nanoscale.errors import NanoScaleError, NotFound, RateLimited
+from nanoscale.deployments.worker.loop import start_worker
+from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
+from nanoscale.github.credentials import register_github_credentials
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
+from nanoscale.request_context import RequestContextMiddleware
 from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.app")
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "field": field}}, status_code=status
-    )
+    return JSONResponse(error_body(code, message, field), status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -54,7 +54,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
         code = codes.get(exc.status_code, "http_error")
         html_page = getattr(app.state, "html_error_page", None)
-        if html_page is not None and not request.url.path.startswith("/api"):
+        if html_page is not None and not is_api_path(request.url.path):
             # Browsers outside the API get the dashboard's page, not JSON.
             error_cls = NotFound if exc.status_code == 404 else NanoScaleError
             page: Response = html_page(request, error_cls(str(exc.detail), code=code))
@@ -70,6 +70,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
     ctx = context or build_context(settings)
+    register_github_credentials()  # the deploy engine's `github` credential source
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -93,8 +94,10 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
-    # The last added runs first: log every request, refuse foreign hosts, then limit bodies.
+    # The last added runs first: bind the request id, log every request, refuse foreign
+    # hosts, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -15,21 +15,44 @@ its host is. Messages never contain secrets.
     ├── PayloadTooLarge    413 body over the configured limit
     ├── RateLimited        429 throttled; `retry_after` seconds
     ├── UserCodeError          the user's build or app failed (deployment errors)
+    ├── Cancelled              a deployment stopped because someone asked (never an HTTP answer)
     └── PlatformError      503 NanoScale or its host failed (disk, proxy, git host unreachable)
-        └── SecretKeyMissing   a ciphertext names a key id that is not configured
+        ├── SecretKeyMissing   a ciphertext names a key id that is not configured
+        └── LeaseLost          the worker lost its project lease mid-deployment
+
+The JSON body of every error answer is built by `error_body`; `is_api_path` tells the JSON
+API's paths from the dashboard's (which answer with HTML).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from enum import StrEnum
+from typing import Any, ClassVar
 
-Responsibility = Literal["user", "platform"]
+API_PREFIX = "/api"
+
+
+class Responsibility(StrEnum):
+    """Whose fault an error is: the user's input or code, or NanoScale and its host."""
+
+    USER = "user"
+    PLATFORM = "platform"
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The JSON body of an error answer: `{"error": {"code", "message", "field"}}`."""
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def is_api_path(path: str) -> bool:
+    """True for the JSON API's paths (errors answer in JSON there, HTML elsewhere)."""
+    return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
 
 
 class NanoScaleError(Exception):
     status: ClassVar[int] = 400
     default_code: ClassVar[str] = "error"
-    responsibility: ClassVar[Responsibility] = "user"
+    responsibility: ClassVar[Responsibility] = Responsibility.USER
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
@@ -37,14 +60,11 @@ class NanoScaleError(Exception):
         self.code = code or self.default_code
         self.field = field
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"code": self.code, "message": self.message, "field": self.field}
-
 
 class ConfigError(NanoScaleError):
     status = 500
     default_code = "config_invalid"
-    responsibility = "platform"
+    responsibility = Responsibility.PLATFORM
 
 
 class InvalidInput(NanoScaleError):
@@ -91,11 +111,23 @@ class UserCodeError(NanoScaleError):
     default_code = "user_code_failed"
 
 
+class Cancelled(NanoScaleError):
+    """Raised inside a running deployment at the next step boundary after a cancel request
+    (or an orchestrator shutdown); the deployment ends `cancelled`, not `failed`."""
+
+    status = 409
+    default_code = "cancelled"
+
+
 class PlatformError(NanoScaleError):
     status = 503
     default_code = "platform_error"
-    responsibility = "platform"
+    responsibility = Responsibility.PLATFORM
 
 
 class SecretKeyMissing(PlatformError):
     default_code = "secret_key_missing"
+
+
+class LeaseLost(PlatformError):
+    default_code = "lease_lost"

@@ -8,18 +8,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nanoscale.errors import error_body, is_api_path
 from nanoscale.logs import get_logger
 
 log = get_logger("nanoscale.http")
 
 
-def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
-
-
 async def send_error(send: Send, status: int, code: str, message: str) -> None:
     """A complete JSON error response in the API's shape, sent before any app code ran."""
-    await _send(send, status, b"application/json", error_body(code, message))
+    body = json.dumps(error_body(code, message)).encode()
+    await _send(send, status, b"application/json", body)
 
 
 async def _send(send: Send, status: int, content_type: bytes, body: bytes) -> None:
@@ -88,7 +86,7 @@ class BodyLimitMiddleware:
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         message = f"request body exceeds {self.max_bytes} bytes"
-        if str(scope.get("path", "")).startswith("/api"):
+        if is_api_path(str(scope.get("path", ""))):
             await send_error(send, 413, "payload_too_large", message)
             return
         page = _TOO_LARGE_PAGE.format(message=message).encode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -36,6 +37,20 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class RuntimeKind(StrEnum):
+    """How releases run: child processes of the orchestrator, or systemd units."""
+
+    PROCESS = "process"
+    SYSTEMD = "systemd"
+
+
+class ProxyKind(StrEnum):
+    """What routes traffic to releases: Caddy through its admin API, or nothing."""
+
+    CADDY = "caddy"
+    NONE = "none"
 
 
 class Settings(BaseSettings):
@@ -68,8 +83,8 @@ class Settings(BaseSettings):
     port_range_start: int = Field(default=20000, ge=1024, le=65535)
     port_range_end: int = Field(default=29999, ge=1024, le=65535)
 
-    runtime: Literal["process", "systemd"] = "process"
-    proxy: Literal["caddy", "none"] = "none"
+    runtime: RuntimeKind = RuntimeKind.PROCESS
+    proxy: ProxyKind = ProxyKind.NONE
     base_domain: str = "localhost"
     caddy_admin: str = "http://127.0.0.1:2019"
     proxy_http_port: int = Field(default=80, ge=1, le=65535)

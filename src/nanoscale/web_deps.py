@@ -5,7 +5,7 @@ neither imports the other for them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
@@ -32,6 +32,25 @@ def get_db(request: Request) -> Iterator[Session]:
 # sees success for a change that then fails to commit.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Context = Annotated[AppContext, Depends(get_context)]
+
+
+class RequestOrigin(TypedDict):
+    """What the CSRF origin check compares (`accounts.csrf.check_origin`'s arguments): the
+    origin the request claims and the origins this server answers as."""
+
+    origin: str | None
+    referer: str | None
+    public_base_url: str
+    request_url: str
+
+
+def request_origin(request: Request, settings: Settings) -> RequestOrigin:
+    return RequestOrigin(
+        origin=request.headers.get("origin"),
+        referer=request.headers.get("referer"),
+        public_base_url=settings.resolved_public_base_url,
+        request_url=str(request.base_url),
+    )
 
 
 def client_ip(request: Request) -> str:

@@ -43,6 +43,7 @@ def test_cli_deploy_without_commit_resolves_the_branch_head(cli_env: DeployHarne
     project = cli_env.project(repo)
 
     assert run_cli("deploy", project.name).exit_code == 0
+    cli_env.run_until_idle()
 
     [deployment] = cli_env.deployments(project)
     assert deployment.commit_sha == head

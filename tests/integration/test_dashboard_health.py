@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from nanoscale.context import AppContext
 from nanoscale.db.engine import make_engine
-from nanoscale.deployments.worker import Worker, registered_worker
+from nanoscale.deployments.worker.loop import Worker, registered_worker
 from tests.support.api import fast_password_hashing, make_client, setup_admin
 
 __all__ = ["fast_password_hashing", "make_client"]
@@ -49,11 +49,13 @@ def test_overview_reports_a_database_that_does_not_answer(
     context.engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         page = client.get("/")
+        api = client.get("/api/health").json()
     finally:
         context.engine.dispose()
         context.engine = real
     assert page.status_code == 200
     assert health_row(page.text, "Orchestrator").startswith("unavailable")
+    assert (api["status"], api["database"]) == ("degraded", "unavailable")
 
 
 def test_a_running_worker_shows_running_and_a_stopped_one_not_running(
@@ -65,8 +67,12 @@ def test_a_running_worker_shows_running_and_a_stopped_one_not_running(
         assert worker is not None
         wait_until_alive(worker)
         assert health_row(client.get("/").text, "Deploy worker").startswith("ok running")
+        assert client.get("/api/health").json()["components"]["worker"]["state"] == "ok"
 
         worker.stop()
 
         row = health_row(client.get("/").text, "Deploy worker")
         assert row.startswith("not running"), row
+        # The API reads the same checks: it no longer answers "ok" while deployments wait.
+        api = client.get("/api/health").json()
+        assert (api["status"], api["components"]["worker"]["state"]) == ("degraded", "not_running")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
+from nanoscale.deployments.queue import lease
 from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.users import lookup, project_user_name
 from nanoscale.settings import Settings
@@ -61,8 +61,8 @@ def test_redeploy_without_sha_builds_the_new_head_and_lists_history(api: Api) ->
     second = repo.commit({"version.txt": "v2\n"})
 
     requested = api.post(f"/api/projects/{project['id']}/redeploy")
-    assert requested["deployment"]["commit_sha"] == second
     api.deploy.run_until_idle()
+    assert api.get(f"/api/deployments/{requested['deployment_id']}")["commit_sha"] == second
 
     history = api.get(f"/api/projects/{project['id']}/deployments")
     assert [d["commit_sha"] for d in history] == [second, first]

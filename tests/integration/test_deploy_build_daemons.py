@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from nanoscale.accounts.models import User
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import actions
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.service import cancel_deployment
+from nanoscale.deployments.queue.requests import cancel_deployment
+from nanoscale.deployments.worker.teardown import teardown_project
 from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.kill import BUILD_MARKER_VAR
+from nanoscale.projects.models import Project
 from tests.support.deploy import DeployHarness
 
 
@@ -146,8 +146,7 @@ def test_deleting_a_project_mid_build_leaves_no_build_process(
     _wait_for(lambda: bool(daemon.pids()))
 
     with session_scope(deploy.ctx.sessions) as session:
-        owner = session.get_one(User, deploy.owner_id)
-        actions.teardown_project(session, ctx=deploy.ctx, user=owner, project_id=project.id)
+        teardown_project(session, ctx=deploy.ctx, project=session.get_one(Project, project.id))
     deploy.worker.stop()
 
     assert deploy.deployment(deployment_id).state == "cancelled"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nanoscale.deployments import worker as worker_module
+from nanoscale.deployments.worker import loop as worker_module
 from nanoscale.settings import Settings
 from tests.support.caddy import CaddyInstance
 from tests.support.caddy_load import LoadLoop

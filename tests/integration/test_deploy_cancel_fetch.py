@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.service import cancel_deployment
+from nanoscale.deployments.queue.requests import cancel_deployment
 from nanoscale.engine.runtime import procfs
 from tests.support.deploy import DeployHarness
 from tests.support.git_server import GitServer

@@ -77,7 +77,7 @@ def test_credential_never_leaks_during_fetch_of_private_repo_and_submodule(
         first = deploy.request(project, sha)
         deploy.run_until_idle()
         head = repo.commit({"version.txt": "v2\n"})
-        second = deploy.request(project, None, credentials=_provider(deploy, project))
+        second = deploy.request(project, None)  # the worker resolves it with the credential
         deploy.run_until_idle()
 
     assert deploy.deployment(first).state == "live", deploy.log(first)
@@ -112,12 +112,3 @@ def test_wrong_password_fails_as_a_user_error_without_echoing_it(deploy: DeployH
     assert failed.error_code == "git_auth_failed"
     assert failed.error_responsibility == "user"
     assert "wrong-password-value" not in (failed.error_message or "") + deploy.log(deployment_id)
-
-
-def _provider(deploy: DeployHarness, project):  # type: ignore[no-untyped-def]
-    from nanoscale.db.engine import session_scope
-    from nanoscale.deployments.credentials import project_credentials
-    from nanoscale.projects.models import Project
-
-    with session_scope(deploy.ctx.sessions) as session:
-        return project_credentials(session.get_one(Project, project.id), ctx=deploy.ctx)

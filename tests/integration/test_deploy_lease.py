@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
-from nanoscale.deployments.service import cancel_deployment
-from nanoscale.deployments.worker import Worker
+from nanoscale.deployments.queue import lease
+from nanoscale.deployments.queue.requests import cancel_deployment
+from nanoscale.deployments.worker.loop import Worker
 from nanoscale.engine.runtime import procfs
 from tests.support.deploy import DeployHarness
 

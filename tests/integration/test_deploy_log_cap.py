@@ -4,7 +4,7 @@ and a secret split across two reads is still masked."""
 
 from __future__ import annotations
 
-from nanoscale.deployments.logs import MAX_LOG_CHARS, LogWriter
+from nanoscale.deployments.logs.build_log import MAX_LOG_CHARS, LogWriter
 from nanoscale.engine.build import READ_BYTES
 from tests.support.deploy import DeployHarness
 

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
-from nanoscale.projects.models import Project
+from nanoscale.deployments.queue import lease
 from tests.support.deploy import DeployHarness
 
 
@@ -130,26 +129,7 @@ def test_redeploy_without_sha_resolves_the_private_branch_head(deploy: DeployHar
     project = deploy.project(repo)
     head = repo.commit({"version.txt": "v7\n"})
 
-    deployment_id = deploy.request(project, None, credentials=_credentials(deploy, project))
-    assert deploy.deployment(deployment_id).commit_sha == head
+    deployment_id = deploy.request(project, None)
     deploy.run_until_idle()
+    assert deploy.deployment(deployment_id).commit_sha == head
     assert deploy.serve(project) == f"v7 {head}\n"
-
-
-def test_unresolvable_branch_is_recorded_as_a_failed_deployment(deploy: DeployHarness) -> None:
-    repo, _ = deploy.repo("web")
-    project = deploy.project(repo, branch="does-not-exist")
-
-    failed = deploy.deployment(deploy.request(project, None))
-
-    assert failed.state == "failed"
-    assert failed.error_code == "ref_not_found"
-    assert failed.error_responsibility == "user"
-
-
-def _credentials(deploy: DeployHarness, project: Project):  # type: ignore[no-untyped-def]
-    from nanoscale.deployments.credentials import project_credentials
-
-    with session_scope(deploy.ctx.sessions) as session:
-        fresh = session.get_one(Project, project.id)
-        return project_credentials(fresh, ctx=deploy.ctx)

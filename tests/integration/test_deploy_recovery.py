@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
+from nanoscale.deployments.queue import lease
 from nanoscale.engine.runtime import procfs
 from tests.support.deploy import DeployHarness
 from tests.support.postgres import free_port

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from nanoscale.deployments.worker import Worker
+from nanoscale.deployments.worker.loop import Worker
 from tests.support.deploy import DeployHarness
 
 

@@ -90,6 +90,8 @@ def test_githubkit_parses_user_responses_and_webhook_payloads(
     )
     assert sorted(r.full_name for r in repos) == ["alice/app", "alice/site"]
     github_sim.commit(world.private, "main", {"n.txt": "n"})
+    github_sim.deliveries.wait_idle()
+    assert webhook_receiver.received
     for received in webhook_receiver.received:
         event = parse(received.event, received.body)
         assert event is not None
@@ -136,6 +138,7 @@ def test_callable_delivery_transport_receives_signed_deliveries() -> None:
     try:
         world = small_world(sim, webhook_url="http://nanoscale.test/hook")
         sim.commit(world.private, "main", {"a": "1"})
+        assert sim.deliveries.wait_idle()
         url, headers, body = seen[-1]
         assert url == "http://nanoscale.test/hook" and headers["X-GitHub-Event"] == "push"
         assert headers["X-Hub-Signature-256"] == sign(world.app.webhook_secret, body)

@@ -11,11 +11,12 @@ import httpx
 from tests.fakes.github import GitHubSimulator, ServedSimulator
 from tests.fakes.github.gitstore import ZERO_SHA
 from tests.fakes.github.receiver import WebhookReceiver
-from tests.fakes.github.testkit import bearer, git, git_env, small_world
+from tests.fakes.github.testkit import bearer, git, git_env, settled, small_world
 
 
-def _pushes(receiver: WebhookReceiver) -> list[dict[str, object]]:
-    return [json.loads(r.body) for r in receiver.events("push", "/app")]
+def _pushes(sim: GitHubSimulator, receiver: WebhookReceiver) -> list[dict[str, object]]:
+    """The App's push deliveries in the order the events happened (they arrive concurrently)."""
+    return [json.loads(r.body) for r in settled(sim, receiver, "push", "/app")]
 
 
 def test_public_repository_clones_anonymously_private_needs_a_token(
@@ -103,7 +104,7 @@ def test_commit_push_payload_lists_the_commit_and_its_files(
     sha = github_sim.commit(
         before, "main", {"new.txt": "n", "README.md": None}, message="Add new, drop README ✓"
     )
-    (push,) = _pushes(webhook_receiver)
+    (push,) = _pushes(github_sim, webhook_receiver)
     assert push["after"] == sha and push["created"] is False and push["forced"] is False
     (commit,) = push["commits"]  # type: ignore[misc]
     assert commit["added"] == ["new.txt"] and commit["removed"] == ["README.md"]
@@ -120,7 +121,7 @@ def test_force_push_is_flagged_forced(
     world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
     first = github_sim.commit(world.private, "main", {"a": "1"})
     rewritten = github_sim.force_push(world.private, "main", files={"a": "rewritten"})
-    _, forced = _pushes(webhook_receiver)
+    _, forced = _pushes(github_sim, webhook_receiver)
     assert forced["before"] == first and forced["after"] == rewritten and forced["forced"] is True
 
 
@@ -133,7 +134,7 @@ def test_branch_and_tag_creation_and_deletion_push_events(
     github_web.post(f"{control}/create-tag", json={"name": "v1.2"})
     github_web.post(f"{control}/delete-branch", json={"name": "release/1.x"})
     github_web.post(f"{control}/delete-tag", json={"name": "v1.2"})
-    created, tagged, deleted, untagged = _pushes(webhook_receiver)
+    created, tagged, deleted, untagged = _pushes(github_sim, webhook_receiver)
     assert (created["ref"], created["created"], created["after"], created["commits"]) == (
         "refs/heads/release/1.x",
         True,

@@ -59,6 +59,7 @@ def test_creating_a_hook_sends_a_signed_ping(
 ) -> None:
     _, auth = _setup(github_sim, webhook_receiver)
     hook = _hook(github_web, auth, f"{webhook_receiver.url}/repo").json()
+    github_sim.deliveries.wait_idle()
     (ping,) = webhook_receiver.events("ping", "/repo")
     assert json.loads(ping.body)["hook_id"] == hook["id"]
     assert ping.headers["X-Hub-Signature-256"] == sign("s3cret", ping.body)
@@ -70,6 +71,7 @@ def test_creating_a_hook_sends_a_signed_ping(
     assert ping.headers["X-GitHub-Hook-Installation-Target-Type"] == "repository"
     url = f"/api/v3/repos/alice/app/hooks/{hook['id']}/pings"
     assert github_web.post(url, headers=auth).status_code == 204
+    github_sim.deliveries.wait_idle()
     assert len(webhook_receiver.events("ping", "/repo")) == 2
 
 
@@ -119,6 +121,7 @@ def test_push_reaches_only_active_hooks_subscribed_to_push(
     body = {"config": {"url": f"{webhook_receiver.url}/three"}, "events": ["repository"]}
     github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=body)
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     assert {r.path for r in webhook_receiver.events("push")} == {"/app", "/one"}
     (one,) = webhook_receiver.events("push", "/one")
     assert one.headers["X-Hub-Signature-256"] == sign("one", one.body)
@@ -136,6 +139,7 @@ def test_form_content_type_hook_gets_a_signed_form_body(
         github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=body).status_code == 201
     )
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     (form,) = webhook_receiver.events("push", "/form")
     assert form.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert form.body.startswith(b"payload=") and form.headers["X-Hub-Signature-256"] == sign(
@@ -148,8 +152,10 @@ def test_repo_hook_delivery_log_and_redelivery_keep_the_guid(
 ) -> None:
     world, auth = _setup(github_sim, webhook_receiver)
     hook_id = _hook(github_web, auth, f"{webhook_receiver.url}/repo").json()["id"]
+    github_sim.deliveries.wait_idle()
     webhook_receiver.status = 500
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     base = f"/api/v3/repos/alice/app/hooks/{hook_id}/deliveries"
     log = github_web.get(base, headers=auth).json()
     assert [(d["event"], d["status_code"]) for d in log] == [("push", 500), ("ping", 202)]
@@ -161,6 +167,7 @@ def test_repo_hook_delivery_log_and_redelivery_keep_the_guid(
     )
     webhook_receiver.status = 200
     assert github_web.post(f"{base}/{log[0]['id']}/attempts", headers=auth).status_code == 202
+    github_sim.deliveries.wait_idle()
     first, second = webhook_receiver.events("push", "/repo")
     assert first.guid == second.guid and first.body == second.body
     newest = github_web.get(base, headers=auth).json()[0]
@@ -177,11 +184,13 @@ def test_dropped_delivery_is_logged_and_can_be_redelivered(
     world, _ = _setup(github_sim, webhook_receiver)
     github_sim.deliverer.faults.drop_next = 1
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     assert webhook_receiver.events("push") == []
     jwt_auth = bearer(github_sim.app_jwt(world.app))
     dropped = github_web.get("/api/v3/app/hook/deliveries", headers=jwt_auth).json()[0]
     assert dropped["event"] == "push" and dropped["status_code"] == 0
     github_web.post(f"/api/v3/app/hook/deliveries/{dropped['id']}/attempts", headers=jwt_auth)
+    github_sim.deliveries.wait_idle()
     (arrived,) = webhook_receiver.events("push")
     assert arrived.guid == dropped["guid"]
     detail = github_web.get(f"/api/v3/app/hook/deliveries/{dropped['id']}", headers=jwt_auth).json()
@@ -196,11 +205,13 @@ def test_slow_receiver_is_recorded_as_timed_out(
 ) -> None:
     world = small_world(github_sim, webhook_url="http://127.0.0.1:9/unreachable")
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     assert github_sim.state.deliveries[-1].status == "failed to connect to host"
     github_sim.deliverer.faults.timeout = 0.2
     world.app.webhook_url = f"{webhook_receiver.url}/slow"
     webhook_receiver.delay = 1.0
     github_sim.commit(world.private, "main", {"y.txt": "y"})
+    github_sim.deliveries.wait_idle()
     assert github_sim.state.deliveries[-1].status == "timed out"
 
 
@@ -210,8 +221,10 @@ def test_hook_last_response_reflects_the_latest_delivery(
     world, auth = _setup(github_sim, webhook_receiver)
     hook_id = _hook(github_web, auth, f"{webhook_receiver.url}/repo").json()["id"]
     url = f"/api/v3/repos/alice/app/hooks/{hook_id}"
+    github_sim.deliveries.wait_idle()
     assert github_web.get(url, headers=auth).json()["last_response"]["code"] == 202
     webhook_receiver.status = 500
     github_sim.commit(world.private, "main", {"x.txt": "x"})
+    github_sim.deliveries.wait_idle()
     last = github_web.get(url, headers=auth).json()["last_response"]
     assert last == {"code": 500, "status": "failed", "message": "Invalid HTTP Response: 500"}

@@ -9,15 +9,16 @@ import pytest
 
 from tests.fakes.github import GitHubSimulator, SimError
 from tests.fakes.github.receiver import WebhookReceiver
-from tests.fakes.github.testkit import World, bearer, small_world
+from tests.fakes.github.testkit import World, bearer, settled, small_world
 
 
 def _world(sim: GitHubSimulator, receiver: WebhookReceiver) -> World:
     return small_world(sim, webhook_url=f"{receiver.url}/app")
 
 
-def _last(receiver: WebhookReceiver, event: str) -> dict[str, object]:
-    payload: dict[str, object] = json.loads(receiver.events(event)[-1].body)
+def _last(sim: GitHubSimulator, receiver: WebhookReceiver, event: str) -> dict[str, object]:
+    """The newest delivery of `event`, once every delivery has settled."""
+    payload: dict[str, object] = json.loads(settled(sim, receiver, event)[-1].body)
     return payload
 
 
@@ -25,7 +26,7 @@ def test_installing_the_app_emits_installation_created(
     github_sim: GitHubSimulator, webhook_receiver: WebhookReceiver
 ) -> None:
     world = _world(github_sim, webhook_receiver)
-    created = _last(webhook_receiver, "installation")
+    created = _last(github_sim, webhook_receiver, "installation")
     assert created["action"] == "created"
     assert created["installation"]["id"] == world.installation.id  # type: ignore[index]
     assert {r["name"] for r in created["repositories"]} == {"app", "site"}  # type: ignore[attr-defined]
@@ -36,11 +37,11 @@ def test_changing_selected_repositories_emits_added_and_removed(
 ) -> None:
     world = _world(github_sim, webhook_receiver)
     github_sim.set_installation_repos(world.installation, [world.private])
-    removed = _last(webhook_receiver, "installation_repositories")
+    removed = _last(github_sim, webhook_receiver, "installation_repositories")
     assert removed["action"] == "removed" and removed["repository_selection"] == "selected"
     assert [r["name"] for r in removed["repositories_removed"]] == ["site"]  # type: ignore[attr-defined]
     github_sim.set_installation_repos(world.installation, [world.private, world.public])
-    added = _last(webhook_receiver, "installation_repositories")
+    added = _last(github_sim, webhook_receiver, "installation_repositories")
     assert [r["name"] for r in added["repositories_added"]] == ["site"]  # type: ignore[attr-defined]
 
 
@@ -49,12 +50,14 @@ def test_suspended_installation_gets_no_pushes_until_unsuspended(
 ) -> None:
     world = _world(github_sim, webhook_receiver)
     github_sim.suspend(world.installation)
-    assert _last(webhook_receiver, "installation")["action"] == "suspend"
+    assert _last(github_sim, webhook_receiver, "installation")["action"] == "suspend"
     github_sim.commit(world.private, "main", {"a": "1"})
+    github_sim.deliveries.wait_idle()
     assert webhook_receiver.events("push") == []
     github_sim.unsuspend(world.installation)
-    assert _last(webhook_receiver, "installation")["action"] == "unsuspend"
+    assert _last(github_sim, webhook_receiver, "installation")["action"] == "unsuspend"
     github_sim.commit(world.private, "main", {"a": "2"})
+    github_sim.deliveries.wait_idle()
     assert len(webhook_receiver.events("push")) == 1
 
 
@@ -70,7 +73,7 @@ def test_deleted_installation_revokes_its_tokens(
         ).status_code
         == 204
     )
-    assert _last(webhook_receiver, "installation")["action"] == "deleted"
+    assert _last(github_sim, webhook_receiver, "installation")["action"] == "deleted"
     assert github_web.get("/api/v3/installation/repositories", headers=auth).status_code == 401
     assert (
         github_web.get(
@@ -86,7 +89,7 @@ def test_rename_emits_renamed_and_old_name_redirects_by_id(
     world = _world(github_sim, webhook_receiver)
     auth = bearer(github_sim.mint_installation_token(world.installation).token)
     github_sim.rename_repo(world.private, "app-renamed")
-    renamed = _last(webhook_receiver, "repository")
+    renamed = _last(github_sim, webhook_receiver, "repository")
     assert renamed["action"] == "renamed"
     assert renamed["changes"] == {"repository": {"name": {"from": "app"}}}
     assert renamed["repository"]["id"] == world.private.id  # type: ignore[index]
@@ -103,7 +106,7 @@ def test_transfer_emits_transferred_with_the_previous_owner(
     world = _world(github_sim, webhook_receiver)
     org_inst = github_sim.install(world.app, world.org)
     github_sim.transfer_repo(world.private, world.org)
-    moved = _last(webhook_receiver, "repository")
+    moved = _last(github_sim, webhook_receiver, "repository")
     assert moved["action"] == "transferred"
     assert moved["changes"]["owner"]["from"]["user"]["login"] == "alice"  # type: ignore[index]
     assert world.private not in github_sim.state.installation_repos(world.installation)
@@ -117,7 +120,7 @@ def test_archived_repository_refuses_pushes(
 ) -> None:
     world = _world(github_sim, webhook_receiver)
     github_sim.archive_repo(world.private)
-    assert _last(webhook_receiver, "repository")["action"] == "archived"
+    assert _last(github_sim, webhook_receiver, "repository")["action"] == "archived"
     with pytest.raises(SimError):
         github_sim.commit(world.private, "main", {"a": "1"})
     refused = github_web.post("/_sim/repos/alice/app/commit", json={"files": {"a": "1"}})
@@ -132,7 +135,7 @@ def test_deleted_repository_emits_deleted_and_disappears(
     world = _world(github_sim, webhook_receiver)
     auth = bearer(github_sim.mint_installation_token(world.installation).token)
     github_web.post("/_sim/repos/alice/site/delete")
-    assert _last(webhook_receiver, "repository")["action"] == "deleted"
+    assert _last(github_sim, webhook_receiver, "repository")["action"] == "deleted"
     assert github_web.get("/api/v3/repos/alice/site", headers=auth).status_code == 404
     listed = github_web.get("/api/v3/installation/repositories", headers=auth).json()
     assert [r["name"] for r in listed["repositories"]] == ["app"]
@@ -144,7 +147,7 @@ def test_making_a_repository_private_hides_it_from_anonymous_callers(
     _world(github_sim, webhook_receiver)
     assert github_web.get("/api/v3/repos/alice/site").status_code == 200
     github_web.post("/_sim/repos/alice/site/privatize")
-    assert _last(webhook_receiver, "repository")["action"] == "privatized"
+    assert _last(github_sim, webhook_receiver, "repository")["action"] == "privatized"
     hidden = github_web.get("/api/v3/repos/alice/site")
     assert hidden.status_code == 404 and hidden.json()["message"] == "Not Found"
 
@@ -158,6 +161,8 @@ def test_app_gets_only_subscribed_events_while_a_wildcard_hook_gets_all(
     world.installation.events = ["push"]
     github_sim.add_hook(world.private, f"{webhook_receiver.url}/all", secret="s", events=["*"])
     github_sim.rename_repo(world.private, "renamed")
+    github_sim.deliveries.wait_idle()
     assert [r.path for r in webhook_receiver.events("repository")] == ["/all"]
     github_sim.commit(world.private, "main", {"a": "1"})
+    github_sim.deliveries.wait_idle()
     assert sorted(r.path for r in webhook_receiver.events("push")) == ["/all", "/app"]

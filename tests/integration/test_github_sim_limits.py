@@ -69,13 +69,16 @@ def test_secondary_limit_answers_403_with_retry_after(
 ) -> None:
     auth = _installation_auth(github_sim)
     github_sim.rate_limits.secondary_per_minute = 2
-    hook = {"config": {"url": "http://127.0.0.1:9/h", "content_type": "json"}}
+
+    def hook(n: int) -> dict[str, object]:
+        return {"config": {"url": f"http://127.0.0.1:9/h{n}", "content_type": "json"}}
+
     statuses = [
-        github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=hook).status_code
-        for _ in range(3)
+        github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=hook(n)).status_code
+        for n in range(3)
     ]
     assert statuses == [201, 201, 403]
-    limited = github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=hook)
+    limited = github_web.post("/api/v3/repos/alice/app/hooks", headers=auth, json=hook(4))
     assert limited.headers["Retry-After"] == "60"
     assert "secondary rate limit" in limited.json()["message"]
     assert github_web.get("/api/v3/repos/alice/app/hooks", headers=auth).status_code == 200

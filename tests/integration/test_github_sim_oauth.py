@@ -70,6 +70,21 @@ def test_refresh_token_rotates_and_a_used_one_stops_working(
     assert github_web.get("/api/v3/user", headers=bearer(third["access_token"])).status_code == 200
 
 
+def test_refreshing_ends_the_previous_access_token(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    back, pkce, _ = _login(github_sim, github_web)
+    app = next(iter(github_sim.state.apps.values()))
+    first = exchange(github_web, app, code=back["code"], code_verifier=pkce.verifier)
+    assert github_web.get("/api/v3/user", headers=bearer(first["access_token"])).status_code == 200
+    second = exchange(
+        github_web, app, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )
+    old = github_web.get("/api/v3/user", headers=bearer(first["access_token"]))
+    assert old.status_code == 401 and old.json()["message"] == "Bad credentials"
+    assert github_web.get("/api/v3/user", headers=bearer(second["access_token"])).status_code == 200
+
+
 def test_user_token_expires_after_eight_hours(
     github_sim: GitHubSimulator, github_web: httpx.Client
 ) -> None:

@@ -20,7 +20,12 @@ from nanoscale.settings import Settings
 def test_health_reports_version_and_a_working_database(client: TestClient) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": __version__, "database": "ok"}
+    body = response.json()
+    assert (body["status"], body["version"], body["database"]) == ("ok", __version__, "ok")
+    assert body["components"]["database"]["state"] == "ok"
+    # Switched off in this configuration: reported, and not a fault.
+    assert body["components"]["worker"]["state"] == "none"
+    assert body["components"]["proxy"]["state"] == "none"
 
 
 def test_ping_is_false_for_a_database_that_cannot_be_opened(tmp_path: Path) -> None:

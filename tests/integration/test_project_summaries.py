@@ -15,8 +15,8 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.overview import overview
-from nanoscale.deployments.status import overview_counts, project_status, project_summaries
+from nanoscale.deployments.reads.overview import overview
+from nanoscale.deployments.reads.status import overview_counts, project_status, project_summaries
 from nanoscale.projects.models import Project
 from tests.support.api import setup_admin
 

@@ -13,12 +13,12 @@ import pytest
 from nanoscale.engine.proxy import Route, make_proxy
 from nanoscale.engine.proxy.caddy import CaddyProxy
 from nanoscale.engine.proxy.caddy_config import route_id
-from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.errors import ConfigError, PlatformError
 from nanoscale.settings import Settings
 from tests.support.caddy import CaddyInstance
 from tests.support.caddy_releases import app_spec
+from tests.support.http_wait import wait_for_http
 
 pytestmark = pytest.mark.caddy
 

@@ -29,6 +29,7 @@ def test_none_proxy_serves_static_sites_until_removed(tmp_path: Path) -> None:
     try:
         proxy.apply(route)
         url = proxy.public_url(route)
+        assert url is not None
         assert httpx.get(url, timeout=5).text == "hello static"
         proxy.remove("site")
         try:
@@ -39,3 +40,8 @@ def test_none_proxy_serves_static_sites_until_removed(tmp_path: Path) -> None:
         assert not reachable
     finally:
         proxy.close()
+
+
+def test_none_proxy_has_no_url_for_a_static_site_it_does_not_serve() -> None:
+    proxy = NoProxy()  # e.g. the site is served by the orchestrator's other process
+    assert proxy.public_url(Route("site", ("site.localhost",), None, None)) is None

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from nanoscale.engine.proxy import Route, make_proxy
-from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.settings import Settings
 from tests.support.caddy import CaddyInstance
 from tests.support.caddy_load import LoadLoop
 from tests.support.caddy_releases import app_spec
+from tests.support.http_wait import wait_for_http
 
 pytestmark = pytest.mark.caddy
 DRAIN_SECONDS = 0.3

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from nanoscale.engine.runtime import procfs
-from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from tests.support.caddy_releases import app_spec, static_spec
+from tests.support.http_wait import wait_for_http
 
 
 def get(port: int, path: str = "/") -> httpx.Response:

@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nanoscale.engine.runtime.health import wait_for_http
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.engine.runtime.users import (
     ensure_project_user,
@@ -21,6 +20,7 @@ from nanoscale.engine.runtime.users import (
     remove_project_user,
 )
 from tests.support.caddy_releases import app_spec
+from tests.support.http_wait import wait_for_http
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="creating users needs root")
 

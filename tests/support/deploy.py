@@ -21,12 +21,12 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext, build_context
 from nanoscale.db.engine import session_scope
 from nanoscale.db.migrate import upgrade
-from nanoscale.deployments.logs import log_text
+from nanoscale.deployments.logs.build_log import log_text
 from nanoscale.deployments.models import Deployment
+from nanoscale.deployments.queue.requests import request_deployment
+from nanoscale.deployments.reads.status import project_status, project_url
 from nanoscale.deployments.releases import current_release
-from nanoscale.deployments.service import request_deployment
-from nanoscale.deployments.status import project_status, project_url
-from nanoscale.deployments.worker import Worker
+from nanoscale.deployments.worker.loop import Worker
 from nanoscale.engine.runtime.users import remove_project_user
 from nanoscale.errors import PlatformError
 from nanoscale.projects.models import Project

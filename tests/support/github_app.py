@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from nanoscale.app import create_app
 from nanoscale.context import AppContext, build_context
 from nanoscale.db.migrate import upgrade
-from nanoscale.deployments.worker import Worker
+from nanoscale.deployments.worker.loop import Worker
 from nanoscale.github.gateway import GitHubGateway
 from nanoscale.github.runtime import GATEWAY_KEY
 from nanoscale.settings import Settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.fakes.github.hook_rules import HOOK_EVENTS
 from tests.fakes.github.spec import RestSpec, WebhookSpec, _nullable_to_jsonschema
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -121,3 +122,18 @@ def test_webhook_action_selects_the_schema() -> None:
     assert result.key == "installation-created" and result.errors
     unknown = spec.validate(_headers(**{"X-GitHub-Event": "no_such_event"}), b"{}")
     assert unknown.errors == ["unknown webhook no-such-event"]
+
+
+def test_every_event_a_repository_hook_accepts_is_a_published_webhook() -> None:
+    published = {
+        hook["post"]["operationId"].split("/")[0].replace("-", "_")
+        for hook in WebhookSpec.load().document["webhooks"].values()
+    }
+    assert HOOK_EVENTS.issubset(published) and "push" in HOOK_EVENTS
+
+
+def test_a_304_is_accepted_on_any_get_but_only_without_a_body() -> None:
+    spec = RestSpec.load()
+    assert spec.validate_response("GET", "/api/v3/repos/o/r/branches", 304, {}, b"").ok
+    assert not spec.validate_response("GET", "/api/v3/repos/o/r/branches", 304, {}, b"{}").ok
+    assert not spec.validate_response("POST", "/api/v3/repos/o/r/hooks", 304, {}, b"").ok

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nanoscale.deployments import log_tail
-from nanoscale.deployments.log_tail import FileFollower, tail_lines
+from nanoscale.deployments.logs import file_tail
+from nanoscale.deployments.logs.file_tail import FileFollower, tail_lines
 
 
 def test_tail_returns_the_last_lines_and_where_to_follow_from(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_tail_of_a_short_missing_or_unterminated_file(tmp_path: Path) -> None:
 def test_tail_reads_a_bounded_amount_of_a_huge_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(log_tail, "MAX_TAIL_BYTES", 1000)
+    monkeypatch.setattr(file_tail, "MAX_TAIL_BYTES", 1000)
     path = tmp_path / "app.log"
     path.write_text("x" * 50_000 + "\nlast\n")
 

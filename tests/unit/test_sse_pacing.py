@@ -10,7 +10,7 @@ import anyio
 import anyio.to_thread
 
 from nanoscale.api.streaming import paced, sse_event
-from nanoscale.deployments.pacing import IDLE, Idle
+from nanoscale.deployments.logs.pacing import IDLE, Idle
 
 STREAMS = 5
 

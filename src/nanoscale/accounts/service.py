@@ -16,6 +16,7 @@ from nanoscale.accounts import audit, sessions, throttle, users
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, needs_rehash, verify_password
 from nanoscale.accounts.sessions import NewSession, SessionInfo
+from nanoscale.db.transactions import commit_before_raising
 from nanoscale.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.settings import Settings
@@ -112,7 +113,7 @@ def _record_failure(
         session, action="auth.login.failed", actor=None, actor_label=label, ip=ip,
         details={"known_user": user is not None},
     )  # fmt: skip
-    session.commit()
+    commit_before_raising(session)
     log.warning("auth.login.failed", username=label, ip=ip)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts import audit, sessions, throttle
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, validate_password, verify_password
+from nanoscale.db.transactions import commit_before_raising
 from nanoscale.errors import Conflict, Forbidden, InvalidInput, NotFound
 from nanoscale.logs import get_logger
-from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
 
 log = get_logger("nanoscale.accounts.users")
@@ -82,10 +82,13 @@ def delete_user(
     actor: User | None,
     user_id: str,
     ip: str | None,
+    owned_projects: Callable[[Session, str], int],
     actor_label: str | None = None,
 ) -> None:
     """Remove a user with their sessions and tokens. Refused for oneself, for the last
-    admin, and while they own projects (deleting those needs the engine's teardown)."""
+    admin, and while they own projects (deleting those needs the engine's teardown):
+    `owned_projects(session, user_id)` counts them, since accounts know nothing of projects
+    (`projects.service.count_owned_projects`)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no such user", field="user_id")
@@ -95,9 +98,7 @@ def delete_user(
         admins = session.scalar(select(func.count()).select_from(User).where(User.is_admin))
         if (admins or 0) <= 1:
             raise Conflict("the last admin cannot be removed", code="last_admin")
-    owned = session.scalar(
-        select(func.count()).select_from(Project).where(Project.owner_id == user.id)
-    )
+    owned = owned_projects(session, user.id)
     if owned:
         raise Conflict(
             f"{user.username} owns {owned} project(s); delete them first",
@@ -138,7 +139,7 @@ def change_password(
             session, action="password.change_failed", actor=user, ip=ip,
             target=f"user:{user.id}",
         )  # fmt: skip
-        session.commit()
+        commit_before_raising(session)
         raise Forbidden(
             "the current password is wrong", code="wrong_password", field="current_password"
         )

@@ -20,6 +20,7 @@ from nanoscale.api.deps import (
     clear_session_cookie,
     set_session_cookie,
 )
+from nanoscale.web_deps import request_origin
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -65,12 +66,7 @@ def _session_out(user: User, result: LoginResult | None = None) -> SessionOut:
 def _check_same_origin(request: Request, ctx: Context) -> None:
     # Login/setup have no session yet, so no CSRF token: the Origin check stops a foreign
     # page from logging a browser into an attacker's account.
-    check_origin(
-        origin=request.headers.get("origin"),
-        referer=request.headers.get("referer"),
-        public_base_url=ctx.settings.resolved_public_base_url,
-        request_url=str(request.base_url),
-    )
+    check_origin(**request_origin(request, ctx.settings))
 
 
 @router.get("/setup", response_model=SetupState)

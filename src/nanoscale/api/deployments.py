@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
-from nanoscale.deployments import actions
-from nanoscale.deployments.logs import follow_log
+from nanoscale.db.transactions import end_transaction
+from nanoscale.deployments import service
+from nanoscale.deployments.logs.build_log import follow_log
+from nanoscale.deployments.logs.pacing import Idle
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.pacing import Idle
 
 router = APIRouter(tags=["deployments"])
 
@@ -101,12 +102,10 @@ def _requested(d: Deployment) -> DeploymentRequested:
     status_code=status.HTTP_202_ACCEPTED,
 )
 def redeploy(
-    project_id: str, user: CurrentUser, db: DbSession, ctx: Context, body: RedeployIn | None = None
+    project_id: str, user: CurrentUser, db: DbSession, body: RedeployIn | None = None
 ) -> DeploymentRequested:
     commit_sha = body.commit_sha if body else None
-    return _requested(
-        actions.redeploy(db, ctx=ctx, user=user, project_id=project_id, commit_sha=commit_sha)
-    )
+    return _requested(service.redeploy(db, user=user, project_id=project_id, commit_sha=commit_sha))
 
 
 @router.post(
@@ -118,24 +117,24 @@ def rollback(
     project_id: str, body: RollbackIn, user: CurrentUser, db: DbSession
 ) -> DeploymentRequested:
     return _requested(
-        actions.rollback(db, user=user, project_id=project_id, deployment_id=body.deployment_id)
+        service.rollback(db, user=user, project_id=project_id, deployment_id=body.deployment_id)
     )
 
 
 @router.get("/projects/{project_id}/deployments", response_model=list[DeploymentOut])
 def list_deployments(project_id: str, user: CurrentUser, db: DbSession) -> list[DeploymentOut]:
-    rows = actions.list_for_project(db, user=user, project_id=project_id)
+    rows = service.list_for_project(db, user=user, project_id=project_id)
     return [deployment_out(d) for d in rows]
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut)
 def get_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> DeploymentOut:
-    return deployment_out(actions.get_for_user(db, user=user, deployment_id=deployment_id))
+    return deployment_out(service.get_for_user(db, user=user, deployment_id=deployment_id))
 
 
 @router.post("/deployments/{deployment_id}/cancel", response_model=DeploymentOut)
 def cancel_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> DeploymentOut:
-    return deployment_out(actions.cancel(db, user=user, deployment_id=deployment_id))
+    return deployment_out(service.cancel(db, user=user, deployment_id=deployment_id))
 
 
 @router.get("/deployments/{deployment_id}/logs", response_model=None)
@@ -149,10 +148,10 @@ def deployment_logs(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> PlainTextResponse | StreamingResponse:
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    chunks = actions.log_chunks(db, user=user, deployment_id=deployment_id, after_id=after)
+    chunks = service.log_chunks(db, user=user, deployment_id=deployment_id, after_id=after)
     if "text/event-stream" not in request.headers.get("accept", ""):
         return PlainTextResponse("".join(c.text for c in chunks))
-    db.commit()  # the stream polls with its own sessions; free this one now
+    end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(
         _sse(follow_log(ctx.sessions, deployment_id, after_id=after)),
         media_type="text/event-stream",

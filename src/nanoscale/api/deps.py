@@ -28,6 +28,7 @@ from nanoscale.web_deps import (
     client_ip,
     get_context,
     get_db,
+    request_origin,
     set_session_cookie,
 )
 
@@ -99,12 +100,7 @@ def current_auth(
         raise Unauthenticated("your session has expired; log in again", code="session_expired")
     if request.method not in SAFE_METHODS:
         check_csrf(
-            expected=info.csrf_token,
-            presented=csrf_token,
-            origin=request.headers.get("origin"),
-            referer=request.headers.get("referer"),
-            public_base_url=ctx.settings.resolved_public_base_url,
-            request_url=str(request.base_url),
+            expected=info.csrf_token, presented=csrf_token, **request_origin(request, ctx.settings)
         )
     return Auth(user=info.user, session=info)
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
-from nanoscale.deployments.actions import create_and_deploy_project, delete_project_and_teardown
-from nanoscale.deployments.status import project_state, project_summaries
+from nanoscale.deployments.reads.status import project_state, project_summaries
+from nanoscale.deployments.service import create_and_deploy_project, delete_project_and_teardown
 from nanoscale.github import projects as github_projects
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project

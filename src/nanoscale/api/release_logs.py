@@ -17,8 +17,9 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from nanoscale.api.deps import Context, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
-from nanoscale.deployments.pacing import Idle
-from nanoscale.deployments.release_logs import (
+from nanoscale.db.transactions import end_transaction
+from nanoscale.deployments.logs.pacing import Idle
+from nanoscale.deployments.logs.release_output import (
     DEFAULT_LINES,
     MAX_LINES,
     ReleaseEvent,
@@ -57,7 +58,7 @@ def project_logs(
         text = release_output_text(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
         return PlainTextResponse(text)
     events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
-    db.commit()  # the stream polls with its own sessions; free this one now
+    end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -8,7 +8,7 @@ from nanoscale.api import (
     auth,
     deployments,
     github,
-    health,
+    health_endpoint,
     projects,
     release_logs,
     tokens,
@@ -17,7 +17,7 @@ from nanoscale.api import (
 from nanoscale.api.deps import reject_control_characters
 
 router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
-router.include_router(health.router)
+router.include_router(health_endpoint.router)
 router.include_router(auth.router)
 router.include_router(users.router)
 router.include_router(tokens.router)

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import anyio
 
-from nanoscale.deployments.pacing import IDLE, POLL_SECONDS, Idle
+from nanoscale.deployments.logs.pacing import IDLE, POLL_SECONDS, Idle
 
 T = TypeVar("T")
 _DONE = object()

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from nanoscale.accounts import users
 from nanoscale.api.auth import UserOut
 from nanoscale.api.deps import AdminUser, ClientIp, DbSession
+from nanoscale.projects.service import count_owned_projects
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -38,4 +39,4 @@ def create_user(body: UserCreate, admin: AdminUser, db: DbSession, ip: ClientIp)
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_user(user_id: str, admin: AdminUser, db: DbSession, ip: ClientIp) -> None:
-    users.delete_user(db, actor=admin, user_id=user_id, ip=ip)
+    users.delete_user(db, actor=admin, user_id=user_id, ip=ip, owned_projects=count_owned_projects)

@@ -13,7 +13,8 @@ import typer
 from nanoscale.accounts.models import User
 from nanoscale.cli.common import cli_context
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import actions, service
+from nanoscale.deployments import service
+from nanoscale.deployments.states import DeploymentState
 from nanoscale.projects.service import find_project_by_name
 
 
@@ -28,12 +29,10 @@ def deploy(
         found = find_project_by_name(db, name=project)
         owner = db.get(User, found.owner_id)
         assert owner is not None  # owner_id is a non-null foreign key
-        deployment = actions.redeploy(
-            db, ctx=ctx, user=owner, project_id=found.id, commit_sha=commit
-        )
+        deployment = service.redeploy(db, user=owner, project_id=found.id, commit_sha=commit)
         sha = (deployment.commit_sha or "")[:12] or "-"
         typer.echo(f"deployment {deployment.id} {deployment.state} commit {sha}")
-        if deployment.state == "failed":
+        if deployment.state == DeploymentState.FAILED:
             typer.echo(f"error: {deployment.error_message}", err=True)
             raise typer.Exit(1)
 
@@ -45,7 +44,9 @@ def deployments(
     """List the project's most recent deployments, newest first."""
     with cli_context() as ctx, session_scope(ctx.sessions) as db:
         found = find_project_by_name(db, name=project)
-        for row in service.list_deployments(db, project_id=found.id, limit=limit):
+        owner = db.get(User, found.owner_id)
+        assert owner is not None  # owner_id is a non-null foreign key
+        for row in service.list_for_project(db, user=owner, project_id=found.id, limit=limit):
             sha = (row.commit_sha or "")[:12] or "-"
             when = f"{row.queued_at:%Y-%m-%d %H:%M:%S}"
             typer.echo(f"{row.id}\t{row.state}\t{row.trigger}\t{sha}\t{when}")

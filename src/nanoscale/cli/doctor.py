@@ -24,7 +24,7 @@ from nanoscale.db.engine import make_engine
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
 from nanoscale.errors import NanoScaleError
-from nanoscale.settings import Settings, load_settings
+from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def check_git(_settings: Settings) -> Finding:
 
 
 def check_proxy(settings: Settings) -> Finding:
-    if settings.proxy != "caddy":
+    if settings.proxy != ProxyKind.CADDY:
         return _ok("proxy", "none (projects are reachable on their ports only)")
     url = f"{settings.caddy_admin.rstrip('/')}/config/"
     try:
@@ -146,7 +146,7 @@ def check_proxy(settings: Settings) -> Finding:
 
 
 def check_runtime(settings: Settings) -> Finding:
-    if settings.runtime == "systemd":
+    if settings.runtime == RuntimeKind.SYSTEMD:
         if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
             return _problem(
                 "runtime", "systemd is not running on this host",

@@ -10,6 +10,7 @@ import typer
 from nanoscale.accounts import users
 from nanoscale.cli.common import cli_context
 from nanoscale.db.engine import session_scope
+from nanoscale.projects.service import count_owned_projects
 
 app = typer.Typer(no_args_is_help=True, help="User accounts.")
 
@@ -59,5 +60,12 @@ def delete_command(username: str) -> None:
         if user is None:
             typer.echo(f"error: no user named {username!r}", err=True)
             raise typer.Exit(1)
-        users.delete_user(db, actor=None, actor_label="cli", user_id=user.id, ip=None)
+        users.delete_user(
+            db,
+            actor=None,
+            actor_label="cli",
+            user_id=user.id,
+            ip=None,
+            owned_projects=count_owned_projects,
+        )
         typer.echo(f"removed {user.username}")

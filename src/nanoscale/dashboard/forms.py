@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from nanoscale.dashboard.presets import COMMAND_FIELDS, apply_preset
-from nanoscale.errors import InvalidInput, NanoScaleError
+from nanoscale.errors import InvalidInput
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
 
 ModelT = TypeVar("ModelT", ProjectCreate, ProjectUpdate)
@@ -95,11 +95,3 @@ def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else None
         raise InvalidInput(first["msg"], field=field) from None
-
-
-def errors_for(exc: NanoScaleError) -> dict[str, str]:
-    """{field: message}; env var problems show under the env editor, the rest above the form."""
-    field = exc.field or "_form"
-    if field.startswith("env_vars"):
-        field = "env_vars"
-    return {field: exc.message}

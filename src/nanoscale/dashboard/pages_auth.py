@@ -9,9 +9,7 @@ from nanoscale.accounts import service as accounts
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     PRE_SESSION_COOKIE,
-    Ctx,
     DashboardRoute,
-    Db,
     Form,
     PreSessionForm,
     SignedIn,
@@ -25,7 +23,13 @@ from nanoscale.dashboard.web import (
 )
 from nanoscale.errors import NanoScaleError, RateLimited
 from nanoscale.settings import Settings
-from nanoscale.web_deps import clear_session_cookie, client_ip, set_session_cookie
+from nanoscale.web_deps import (
+    Context,
+    DbSession,
+    clear_session_cookie,
+    client_ip,
+    set_session_cookie,
+)
 
 router = APIRouter(route_class=DashboardRoute)
 
@@ -43,7 +47,7 @@ def _start_session(response: Response, result: accounts.LoginResult, settings: S
 
 
 def _pre_session_page(
-    request: Request, ctx: Ctx, name: str, status: int = 200, **values: object
+    request: Request, ctx: Context, name: str, status: int = 200, **values: object
 ) -> HTMLResponse:
     token = pre_session_token(request)
     response = render(request, name, status_code=status, **values)
@@ -52,14 +56,14 @@ def _pre_session_page(
 
 
 @router.get("/setup", response_class=HTMLResponse)
-def setup_page(request: Request, db: Db, ctx: Ctx) -> Response:
+def setup_page(request: Request, db: DbSession, ctx: Context) -> Response:
     if not accounts.needs_setup(db):
         return redirect("/login")
     return _pre_session_page(request, ctx, "auth/setup.html", username="", errors={})
 
 
 @router.post("/setup", response_class=HTMLResponse)
-def setup_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Response:
+def setup_submit(request: Request, db: DbSession, ctx: Context, form: PreSessionForm) -> Response:
     username = form_text(form, "username")
     password = str(form.get("password") or "")
     if password != str(form.get("password_confirm") or ""):
@@ -83,7 +87,7 @@ def setup_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, db: Db, ctx: Ctx, next: str = "/") -> Response:
+def login_page(request: Request, db: DbSession, ctx: Context, next: str = "/") -> Response:
     if accounts.needs_setup(db):
         return redirect("/setup")
     if optional_session(request, db, ctx) is not None:
@@ -94,7 +98,7 @@ def login_page(request: Request, db: Db, ctx: Ctx, next: str = "/") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Response:
+def login_submit(request: Request, db: DbSession, ctx: Context, form: PreSessionForm) -> Response:
     username = form_text(form, "username")
     target = _safe_next(form_text(form, "next") or "/")
     try:
@@ -123,7 +127,7 @@ def login_submit(request: Request, db: Db, ctx: Ctx, form: PreSessionForm) -> Re
 
 
 @router.post("/logout")
-def logout(request: Request, db: Db, ctx: Ctx, info: SignedIn, _form: Form) -> Response:
+def logout(request: Request, db: DbSession, ctx: Context, info: SignedIn, _form: Form) -> Response:
     accounts.logout(db, token=session_token(request), user=info.user, ip=client_ip(request))
     response = redirect("/login")
     clear_session_cookie(response, settings=ctx.settings)

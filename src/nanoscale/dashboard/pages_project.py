@@ -13,14 +13,15 @@ from nanoscale.dashboard.project_view import (
     settings_context,
 )
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, SignedIn
+from nanoscale.dashboard.web import DashboardRoute, SignedIn
+from nanoscale.web_deps import Context, DbSession
 
 router = APIRouter(route_class=DashboardRoute)
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def overview_tab(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+    request: Request, *, db: DbSession, ctx: Context, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = view.context("overview")
@@ -33,7 +34,7 @@ def overview_tab(
 
 @router.get("/projects/{project_id}/deployments", response_class=HTMLResponse)
 def deployments_tab(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+    request: Request, *, db: DbSession, ctx: Context, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     return render(request, "projects/tab_deployments.html", **view.context("deployments"))
@@ -41,7 +42,7 @@ def deployments_tab(
 
 @router.get("/projects/{project_id}/logs", response_class=HTMLResponse)
 def logs_tab(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+    request: Request, *, db: DbSession, ctx: Context, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {
@@ -57,7 +58,7 @@ def logs_tab(
 
 @router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
 def settings_tab(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str
+    request: Request, *, db: DbSession, ctx: Context, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {**view.context("settings"), **settings_context(ctx, view.project)}
@@ -68,7 +69,13 @@ def settings_tab(
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}", response_class=HTMLResponse)
 def deployment_page(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
+    request: Request,
+    *,
+    db: DbSession,
+    ctx: Context,
+    info: SignedIn,
+    project_id: str,
+    deployment_id: str,
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {
@@ -80,7 +87,13 @@ def deployment_page(
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}/steps", response_class=HTMLResponse)
 def steps_partial(
-    request: Request, *, db: Db, ctx: Ctx, info: SignedIn, project_id: str, deployment_id: str
+    request: Request,
+    *,
+    db: DbSession,
+    ctx: Context,
+    info: SignedIn,
+    project_id: str,
+    deployment_id: str,
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     context = {

@@ -8,17 +8,24 @@ from fastapi.responses import HTMLResponse
 from nanoscale.dashboard import forms
 from nanoscale.dashboard.presets import PRESETS
 from nanoscale.dashboard.templating import render
-from nanoscale.dashboard.web import Ctx, DashboardRoute, Db, Form, SignedIn, redirect
-from nanoscale.deployments import actions
-from nanoscale.deployments.status import project_summaries
+from nanoscale.dashboard.web import (
+    DashboardRoute,
+    Form,
+    SignedIn,
+    field_errors,
+    redirect,
+    rerender_on_error,
+)
+from nanoscale.deployments import service
+from nanoscale.deployments.reads.status import project_summaries
 from nanoscale.errors import NanoScaleError
-from nanoscale.web_deps import client_ip
+from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 
 
 @router.get("/projects", response_class=HTMLResponse)
-def project_list(request: Request, db: Db, ctx: Ctx, info: SignedIn) -> HTMLResponse:
+def project_list(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
     rows = project_summaries(db, user=info.user, ctx=ctx)
     notice = "Project deleted." if request.query_params.get("deleted") else None
     return render(request, "projects/list.html", nav="projects", rows=rows, notice=notice)
@@ -43,15 +50,17 @@ def new_project_page(request: Request, info: SignedIn) -> HTMLResponse:
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
-def create_project(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
+def create_project(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
     values = forms.form_values(form)
-    try:
+
+    def page(exc: NanoScaleError) -> Response:
+        return _new_page(request, values, field_errors(exc), exc.status, forms.env_rows(form))
+
+    with rerender_on_error(db, page):
         data = forms.project_create(values, forms.env_patch(form, new_project=True))
-        project, _ = actions.create_and_deploy_project(
+        project, _ = service.create_and_deploy_project(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        errors = forms.errors_for(exc)
-        return _new_page(request, values, errors, exc.status, forms.env_rows(form))
     return redirect(f"/projects/{project.id}")

@@ -11,17 +11,17 @@ from nanoscale.accounts import users
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
-    Ctx,
     DashboardRoute,
-    Db,
     Form,
     SignedIn,
     field_errors,
     form_text,
     redirect,
+    rerender_on_error,
 )
 from nanoscale.errors import Forbidden, NanoScaleError
-from nanoscale.web_deps import client_ip
+from nanoscale.projects.service import count_owned_projects
+from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
 
@@ -33,7 +33,7 @@ NOTICES = {
 
 
 def _page(
-    request: Request, db: Db, info: SessionInfo, status: int = 200, **extra: Any
+    request: Request, db: DbSession, info: SessionInfo, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "nav": "settings",
@@ -53,13 +53,18 @@ def _admin(info: SessionInfo) -> None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, db: Db, info: SignedIn) -> HTMLResponse:
+def settings_page(request: Request, db: DbSession, info: SignedIn) -> HTMLResponse:
     return _page(request, db, info)
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Form) -> Response:
-    try:
+def change_password(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
+    def page(exc: NanoScaleError) -> Response:
+        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
+
+    with rerender_on_error(db, page):
         users.change_password(
             db,
             user=info.user,
@@ -69,17 +74,20 @@ def change_password(request: Request, db: Db, ctx: Ctx, info: SignedIn, form: Fo
             ip=client_ip(request),
             settings=ctx.settings,
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
     return redirect("/settings?done=password")
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
-def add_user(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
+def add_user(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
     _admin(info)
     username = form_text(form, "username")
-    try:
+
+    def page(exc: NanoScaleError) -> Response:
+        values = {"username": username}
+        errors = field_errors(exc)
+        return _page(request, db, info, exc.status, user_errors=errors, user_values=values)
+
+    with rerender_on_error(db, page):
         users.create_user(
             db,
             actor=info.user,
@@ -88,21 +96,24 @@ def add_user(request: Request, db: Db, info: SignedIn, form: Form) -> Response:
             is_admin=form.get("is_admin") == "1",
             ip=client_ip(request),
         )
-    except NanoScaleError as exc:
-        db.rollback()
-        values = {"username": username}
-        return _page(
-            request, db, info, exc.status, user_errors=field_errors(exc), user_values=values
-        )
     return redirect("/settings?done=user_added")
 
 
 @router.post("/settings/users/{user_id}/delete", response_class=HTMLResponse)
-def remove_user(request: Request, db: Db, info: SignedIn, _form: Form, user_id: str) -> Response:
+def remove_user(
+    request: Request, db: DbSession, info: SignedIn, _form: Form, user_id: str
+) -> Response:
     _admin(info)
-    try:
-        users.delete_user(db, actor=info.user, user_id=user_id, ip=client_ip(request))
-    except NanoScaleError as exc:
-        db.rollback()
-        return _page(request, db, info, exc.status, user_errors={"_form": exc.message})
+
+    def page(exc: NanoScaleError) -> Response:
+        return _page(request, db, info, exc.status, user_errors=field_errors(exc, whole_form=True))
+
+    with rerender_on_error(db, page):
+        users.delete_user(
+            db,
+            actor=info.user,
+            user_id=user_id,
+            ip=client_ip(request),
+            owned_projects=count_owned_projects,
+        )
     return redirect("/settings?done=user_removed")

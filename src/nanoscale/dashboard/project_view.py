@@ -11,12 +11,12 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.dashboard.presets import COMMAND_FIELDS, PRESETS
 from nanoscale.dashboard.views import DeploymentRow, deployment_row, deployment_steps
-from nanoscale.deployments import actions
-from nanoscale.deployments import service as deployments
-from nanoscale.deployments.logs import log_text
-from nanoscale.deployments.release_logs import release_output_text
+from nanoscale.deployments import service
+from nanoscale.deployments.logs.build_log import log_text
+from nanoscale.deployments.logs.release_output import release_output_text
+from nanoscale.deployments.reads.status import project_state
 from nanoscale.deployments.releases import current_release
-from nanoscale.deployments.status import project_state
+from nanoscale.deployments.states import DeploymentState
 from nanoscale.errors import NotFound
 from nanoscale.projects import secrets
 from nanoscale.projects import service as projects
@@ -44,7 +44,9 @@ class ProjectView:
             "url": self.url,
             "current": self.current,
             "deployments": self.rows,
-            "rollback_targets": [r for r in self.rows if r.state == "live" and r.id != current_id],
+            "rollback_targets": [
+                r for r in self.rows if r.state == DeploymentState.LIVE and r.id != current_id
+            ],
             "errors": {},
             "notice": None,
         }
@@ -52,7 +54,7 @@ class ProjectView:
 
 def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -> ProjectView:
     project = projects.get_project(db, user=user, project_id=project_id)
-    history = deployments.list_deployments(db, project_id=project.id, limit=HISTORY_SIZE)
+    history = service.list_for_project(db, user=user, project_id=project.id, limit=HISTORY_SIZE)
     state = project_state(db, project=project, ctx=ctx)
     live = current_release(db, project.id)
     return ProjectView(
@@ -68,7 +70,7 @@ def deployment_context(
     db: Session, *, user: User, view: ProjectView, deployment_id: str
 ) -> dict[str, Any]:
     """One deployment's steps and stored log (404 unless it belongs to this project)."""
-    deployment = actions.get_for_user(db, user=user, deployment_id=deployment_id)
+    deployment = service.get_for_user(db, user=user, deployment_id=deployment_id)
     if deployment.project_id != view.project.id:
         raise NotFound("no such deployment", code="deployment_not_found")
     row = deployment_row(deployment, view.project.name)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from nanoscale.deployments.models import ACTIVE_STATES, Deployment
+from nanoscale.deployments.models import Deployment
+from nanoscale.deployments.states import ACTIVE_STATES, DeploymentState
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def deployment_row(deployment: Deployment, project_name: str = "") -> Deployment
         created_at=deployment.queued_at,
         finished_at=deployment.finished_at,
         error_message=deployment.error_message,
-        retired=deployment.state == "live" and deployment.release_stopped_at is not None,
+        retired=deployment.state == DeploymentState.LIVE
+        and deployment.release_stopped_at is not None,
     )
 
 
@@ -83,16 +85,22 @@ def deployment_steps(deployment: Deployment) -> list[Step]:
     return steps
 
 
+# How the step a deployment ended in is shown, by the state it ended in.
+_LAST_STEP_OF_ENDED: dict[str, str] = {
+    DeploymentState.LIVE: "done",
+    DeploymentState.FAILED: "failed",
+    DeploymentState.CANCELLED: "cancelled",
+}
+
+
 def _step_state(deployment_state: str, index: int, last: int, ended: bool) -> str:
     if index > last:
         return "pending" if deployment_state in ACTIVE_STATES else "skipped"
-    if index < last or (ended and deployment_state == "live"):
+    if index < last or (ended and deployment_state == DeploymentState.LIVE):
         return "done"
     if deployment_state in ACTIVE_STATES:
         return "running"
-    return {"live": "done", "failed": "failed", "cancelled": "cancelled"}.get(
-        deployment_state, "skipped"
-    )
+    return _LAST_STEP_OF_ENDED.get(deployment_state, "skipped")
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:

@@ -1,16 +1,23 @@
 """Request plumbing shared by the dashboard pages: the signed-in session, CSRF on forms,
-and turning errors into pages (HTML, never the API's JSON)."""
+and turning errors into pages (HTML, never the API's JSON).
+
+A page whose service call fails re-renders its own form with the error: it wraps the call in
+`rerender_on_error(db, page)`, and `DashboardRoute` rolls the request's session back before
+`page(error)` renders (so nothing of the failed change is kept, and the page reads what is
+really stored). Any other `NanoScaleError` becomes the generic error page."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from nanoscale.accounts import service as accounts
@@ -18,19 +25,36 @@ from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
 from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.errors import NanoScaleError
-from nanoscale.web_deps import Context, DbSession
+from nanoscale.web_deps import Context, DbSession, request_origin
 
 # Login and setup happen before a session exists: their forms carry a token that must match
 # this cookie (double submit), on top of the Origin check.
 PRE_SESSION_COOKIE = "nanoscale_form"
 
-# Commits before the response is sent, so a redirect never outruns its own write.
-Db = DbSession
-Ctx = Context
-
 
 class LoginRequired(Exception):
     """Raised by `signed_in` when there is no live session; answered with a redirect."""
+
+
+class FormRejected(Exception):
+    """A service call failed; `DashboardRoute` answers with `page(error)` after a rollback."""
+
+    def __init__(
+        self, error: NanoScaleError, db: Session, page: Callable[[NanoScaleError], Response]
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.db = db
+        self.page = page
+
+
+@contextmanager
+def rerender_on_error(db: Session, page: Callable[[NanoScaleError], Response]) -> Iterator[None]:
+    """Turn a `NanoScaleError` raised inside into the page `page(error)` renders."""
+    try:
+        yield
+    except NanoScaleError as exc:
+        raise FormRejected(exc, db, page) from exc
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -38,7 +62,8 @@ def redirect(url: str) -> RedirectResponse:
 
 
 class DashboardRoute(APIRoute):
-    """Maps LoginRequired to a redirect to /login and any NanoScaleError to an HTML page."""
+    """Maps LoginRequired to a redirect to /login, FormRejected to its page (after rolling the
+    session back) and any other NanoScaleError to the error page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -51,10 +76,22 @@ class DashboardRoute(APIRoute):
                 if request.headers.get("HX-Request"):
                     return Response(status_code=204, headers={"HX-Redirect": target})
                 return redirect(target)
+            except FormRejected as rejected:
+                return _rejected_page(request, rejected)
             except NanoScaleError as exc:
                 return error_page(request, exc)
 
         return handle
+
+
+def _rejected_page(request: Request, rejected: FormRejected) -> Response:
+    rejected.db.rollback()  # nothing of the failed change is kept
+    try:
+        return rejected.page(rejected.error)
+    except NanoScaleError as exc:  # e.g. the project vanished meanwhile
+        return error_page(request, exc)
+    finally:
+        rejected.db.close()  # ends the read the page made (on SQLite it holds the lock)
 
 
 def error_page(request: Request, exc: NanoScaleError) -> HTMLResponse:
@@ -67,7 +104,7 @@ def session_token(request: Request) -> str:
     return request.cookies.get(SESSION_COOKIE, "")
 
 
-def optional_session(request: Request, db: Db, ctx: Ctx) -> SessionInfo | None:
+def optional_session(request: Request, db: DbSession, ctx: Context) -> SessionInfo | None:
     info = accounts.resolve_session(db, settings=ctx.settings, token=session_token(request))
     if info is not None:
         request.state.user = info.user
@@ -84,17 +121,14 @@ def signed_in(info: Annotated[SessionInfo | None, Depends(optional_session)]) ->
 SignedIn = Annotated[SessionInfo, Depends(signed_in)]
 
 
-async def checked_form(request: Request, ctx: Ctx, info: SignedIn) -> FormData:
+async def checked_form(request: Request, ctx: Context, info: SignedIn) -> FormData:
     """The posted form, after the session's CSRF token and the Origin were verified (403)."""
     form = await request.form()
     presented = form.get(CSRF_FORM_FIELD) or request.headers.get(CSRF_HEADER)
     check_csrf(
         expected=info.csrf_token,
         presented=presented if isinstance(presented, str) else None,
-        origin=request.headers.get("origin"),
-        referer=request.headers.get("referer"),
-        public_base_url=ctx.settings.resolved_public_base_url,
-        request_url=str(request.base_url),
+        **request_origin(request, ctx.settings),
     )
     return form
 
@@ -117,16 +151,13 @@ def set_pre_session_cookie(response: Response, token: str, *, secure: bool) -> N
     )
 
 
-async def checked_pre_session_form(request: Request, ctx: Ctx) -> FormData:
+async def checked_pre_session_form(request: Request, ctx: Context) -> FormData:
     form = await request.form()
     presented = form.get(CSRF_FORM_FIELD)
     check_csrf(
         expected=request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(32),
         presented=presented if isinstance(presented, str) else None,
-        origin=request.headers.get("origin"),
-        referer=request.headers.get("referer"),
-        public_base_url=ctx.settings.resolved_public_base_url,
-        request_url=str(request.base_url),
+        **request_origin(request, ctx.settings),
     )
     return form
 
@@ -134,9 +165,13 @@ async def checked_pre_session_form(request: Request, ctx: Ctx) -> FormData:
 PreSessionForm = Annotated[FormData, Depends(checked_pre_session_form)]
 
 
-def field_errors(exc: NanoScaleError) -> dict[str, str]:
-    """A service error as {field: message}; errors without a field show above the form."""
-    return {exc.field or "_form": exc.message}
+def field_errors(exc: NanoScaleError, *, whole_form: bool = False) -> dict[str, str]:
+    """A service error as {field: message} for a form: under the field it names (any env var
+    problem under the env editor), above the form when it names none or `whole_form`."""
+    field = "_form" if whole_form or not exc.field else exc.field
+    if field.startswith("env_vars"):
+        field = "env_vars"
+    return {field: exc.message}
 
 
 def form_text(form: FormData, name: str) -> str:

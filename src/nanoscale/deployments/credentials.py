@@ -1,9 +1,10 @@
 """Which Git credential a project's fetches use, chosen by the project's `source_provider`.
 
 `manual`: the project's stored username and password (decrypted only here, at fetch time).
-`github`: an installation token for the project's one repository (`nanoscale.github`).
-Providers are listed explicitly in `CREDENTIAL_SOURCES`; a provider without a source is an
-error, never a silent fallback to another provider's credentials. Every source returns a
+Other providers are registered explicitly by the code that assembles the application
+(`nanoscale.app.create_app` registers `github`, the GitHub integration's installation tokens),
+so this package never imports them. A provider without a registered source is an error, never
+a silent fallback to another provider's credentials. Every source returns a
 `CredentialProvider`, which the engine hands to git through the environment only.
 """
 
@@ -19,7 +20,6 @@ from nanoscale.engine.credentials import (
     NoCredentials,
 )
 from nanoscale.errors import PlatformError
-from nanoscale.github.credentials import github_credentials
 from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import read_git_credential
 
@@ -34,10 +34,11 @@ def stored_credentials(project: Project, ctx: AppContext) -> CredentialProvider:
     return HostCredentials(project.repo_url, GitCredentials(username, password))
 
 
-CREDENTIAL_SOURCES: dict[str, CredentialSource] = {
-    "manual": stored_credentials,
-    "github": github_credentials,
-}
+CREDENTIAL_SOURCES: dict[str, CredentialSource] = {"manual": stored_credentials}
+
+
+def register_credential_source(provider: str, source: CredentialSource) -> None:
+    CREDENTIAL_SOURCES[provider] = source
 
 
 def project_credentials(project: Project, *, ctx: AppContext) -> CredentialProvider:

@@ -6,14 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from nanoscale.db.base import Base, UTCDateTime, new_id, utcnow
-
-ACTIVE_STATES = ("queued", "fetching", "building", "starting")
-RUNNING_STATES = ("fetching", "building", "starting")
-FINAL_STATES = ("live", "failed", "cancelled", "superseded")
-TRIGGERS = ("create", "manual", "push", "rollback")
+from nanoscale.deployments.states import DeploymentState
 
 
 class Deployment(Base):
@@ -34,7 +30,7 @@ class Deployment(Base):
     # Read from the fetched commit itself (never from a request): subject line and author.
     commit_message: Mapped[str | None] = mapped_column(String(200), nullable=True)
     commit_author: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=DeploymentState.QUEUED.value, index=True)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
 
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -53,6 +49,18 @@ class Deployment(Base):
     release_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
     release_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     release_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The column recording when a deployment entered each state (the final states share one).
+STATE_ENTERED_AT: dict[DeploymentState, InstrumentedAttribute[datetime | None]] = {
+    DeploymentState.FETCHING: Deployment.fetching_at,
+    DeploymentState.BUILDING: Deployment.building_at,
+    DeploymentState.STARTING: Deployment.starting_at,
+    DeploymentState.LIVE: Deployment.finished_at,
+    DeploymentState.FAILED: Deployment.finished_at,
+    DeploymentState.CANCELLED: Deployment.finished_at,
+    DeploymentState.SUPERSEDED: Deployment.finished_at,
+}
 
 
 class DeploymentLogChunk(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from nanoscale.crypto import KeyRing
 from nanoscale.deployments.models import Deployment
+from nanoscale.deployments.states import DeploymentState
 from nanoscale.engine.pipeline import (
     ProjectPaths,
     ReleaseJob,
@@ -61,7 +62,7 @@ def current_release(session: Session, project_id: str) -> Deployment | None:
         select(Deployment)
         .where(
             Deployment.project_id == project_id,
-            Deployment.state == "live",
+            Deployment.state == DeploymentState.LIVE,
             Deployment.release_stopped_at.is_(None),
         )
         .order_by(Deployment.finished_at.desc())

@@ -1,41 +1,55 @@
-"""The one entry point to a deployment, and the queue rules around it.
+"""The deployments service: the one face every caller uses.
 
-`request_deployment` records intent and returns at once; the worker runs it. Rules, each
-enforced by the database (a unique constraint or a conditional UPDATE), so they hold across
-threads and processes on SQLite and PostgreSQL alike:
+User callers (the API, the dashboard, the CLI acting for a project's owner) call the
+permission-checked functions below; each one first loads the project through the projects
+service, which answers 404 unless the user may see it.
 
-- idempotent: a commit already queued or running for the project returns that deployment;
-- coalescing: a new request supersedes the project's older queued ones (the worker repeats
-  this when it claims work, so concurrent requests still end with only the newest built);
-- a redeploy of the live commit is a new deployment (only active ones are deduplicated);
-- a `push` is keyed on (project, ref, commit): a commit that already has a deployment that
-  did not fail or get cancelled (queued, running, live, superseded, an earlier live) returns
-  that deployment, so a late redelivery of an older push never supersedes a newer queued
-  commit; a failed or cancelled commit is retried only while no later-requested commit is
-  queued, running or deployed. `manual` and `rollback` always queue what they name.
+System callers that have authenticated the event themselves (GitHub webhooks after the
+signature check, the sync jobs) call `request_deployment`, the trusted entry: it checks no
+user, because there is none, and takes the project the caller has already matched.
+
+Everything behind this face is internal to the package:
+
+    queue/    request rules (idempotency, coalescing), the per-project lease, worker wake-ups
+    worker/   the loop that claims queued deployments, the runner that executes one, teardown
+    reads/    read models for pages and lists (project status and URL, the overview)
+    logs/     the build log (write, read, follow) and the running release's own output
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nanoscale.db.base import utcnow
-from nanoscale.deployments.models import ACTIVE_STATES, RUNNING_STATES, TRIGGERS, Deployment
-from nanoscale.deployments.sql import changed
-from nanoscale.deployments.wakeup import wake_workers
-from nanoscale.engine.credentials import CredentialProvider, NoCredentials
-from nanoscale.engine.fetch import resolve_ref
-from nanoscale.engine.git import SHA_RE
-from nanoscale.errors import Conflict, InvalidInput, NanoScaleError, NotFound
+from nanoscale.accounts.models import User
+from nanoscale.context import AppContext
+from nanoscale.deployments.logs.build_log import read_log
+from nanoscale.deployments.models import Deployment, DeploymentLogChunk
+from nanoscale.deployments.queue import requests
+from nanoscale.deployments.states import Trigger
+from nanoscale.deployments.worker.teardown import teardown_project
+from nanoscale.projects import service as projects_service
 from nanoscale.projects.models import Project
+from nanoscale.projects.schemas import ProjectCreate
+from nanoscale.projects.service import get_project
 
-RESOLVE_TIMEOUT_SECONDS = 20
-# A push for a commit whose deployments all ended like this may deploy it again.
-RETRYABLE_STATES = ("failed", "cancelled")
+__all__ = [
+    "Trigger",
+    "cancel",
+    "create_and_deploy_project",
+    "delete_project_and_teardown",
+    "get_for_user",
+    "list_for_project",
+    "log_chunks",
+    "redeploy",
+    "request_deployment",
+    "rollback",
+]
+
+
+# -- the trusted entry for system callers ----------------------------------------------------
 
 
 def request_deployment(
@@ -44,229 +58,97 @@ def request_deployment(
     project: Project,
     commit_sha: str | None,
     ref: str | None = None,
-    trigger: str,
+    trigger: Trigger,
     correlation: dict[str, Any] | None = None,
-    credentials: CredentialProvider | None = None,
 ) -> Deployment:
-    """Queue a deployment of `commit_sha` (or of `ref`'s current head, resolved with
-    `git ls-remote` through `credentials`). Returns the queued (or existing) deployment; a
-    head that cannot be resolved yields a deployment recorded as failed, with the reason.
-
-    Resolving a head commits the session first (the caller's pending work included) and runs
-    `git ls-remote` outside any transaction: on SQLite an open transaction holds the
-    database's write lock, which the workers' heartbeats need while the remote answers."""
-    if trigger not in TRIGGERS:
-        raise InvalidInput(f"unknown trigger {trigger!r}", field="trigger")
-    ref = ref or project.branch
-    correlation = dict(correlation or {})
-    if commit_sha is None:
-        url = project.repo_url
-        session.commit()  # no transaction (no lock) across the network call
-        try:
-            commit_sha = resolve_ref(
-                url=url,
-                ref=ref,
-                credentials=credentials or NoCredentials(),
-                timeout=RESOLVE_TIMEOUT_SECONDS,
-            )
-        except NanoScaleError as exc:
-            return _record_failed(
-                session, project=project, ref=ref, trigger=trigger, correlation=correlation, exc=exc
-            )
-    commit_sha = commit_sha.strip().lower()
-    if not SHA_RE.match(commit_sha):
-        raise InvalidInput("commit_sha must be a full 40-character commit SHA", field="commit_sha")
-    existing = active_for_commit(session, project.id, commit_sha)
-    if existing is not None:
-        return existing
-    if trigger == "push":
-        known = _known_push_target(session, project_id=project.id, ref=ref, commit_sha=commit_sha)
-        if known is not None:
-            return known
-    deployment = Deployment(
-        project_id=project.id,
+    """Queue a deployment of `project` at `commit_sha` (or of `ref`'s head, which the worker
+    resolves) for a caller that has already decided it may: no user is checked. The queue
+    rules (`queue.requests`) make it idempotent per active commit and, for `push`, per
+    (project, ref, commit), so a redelivered event returns the deployment it already made.
+    Returns at once without any network call; the worker does the work after the session
+    commits."""
+    return requests.request_deployment(
+        session,
+        project=project,
         commit_sha=commit_sha,
-        active_sha=commit_sha,
         ref=ref,
         trigger=trigger,
         correlation=correlation,
-        state="queued",
-        queued_at=utcnow(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(deployment)
-    except IntegrityError:
-        existing = active_for_commit(session, project.id, commit_sha)
-        if existing is None:
-            raise
-        return existing
-    supersede_older(session, project_id=project.id, keep=deployment)
-    event.listen(session, "after_commit", lambda _s: wake_workers(), once=True)
-    return deployment
-
-
-def active_for_commit(session: Session, project_id: str, commit_sha: str) -> Deployment | None:
-    return session.scalar(
-        select(Deployment).where(
-            Deployment.project_id == project_id, Deployment.active_sha == commit_sha
-        )
     )
 
 
-def _known_push_target(
-    session: Session, *, project_id: str, ref: str, commit_sha: str
-) -> Deployment | None:
-    """A push for a commit NanoScale already handled (a redelivery, or the same push through
-    a second hook): its newest deployment that did not fail or get cancelled. For a commit
-    whose earlier deployments all failed, the newest of those when a later-requested commit
-    is queued, running or was deployed since: re-queuing the older commit would supersede or
-    replace the newer one. None when the push should queue a deployment."""
-    mine = list(
-        session.scalars(
-            select(Deployment)
-            .where(
-                Deployment.project_id == project_id,
-                Deployment.ref == ref,
-                Deployment.commit_sha == commit_sha,
-            )
-            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
-        )
-    )
-    if not mine:
-        return None
-    for deployment in mine:
-        if deployment.state not in RETRYABLE_STATES:
-            return deployment
-    first_requested = min(d.queued_at for d in mine)
-    newer = session.scalar(
-        select(Deployment.id)
-        .where(
-            Deployment.project_id == project_id,
-            Deployment.ref == ref,
-            Deployment.commit_sha != commit_sha,
-            Deployment.queued_at > first_requested,
-            Deployment.state.not_in(RETRYABLE_STATES),
-        )
-        .limit(1)
-    )
-    return mine[0] if newer is not None else None
+# -- permission-checked operations for user callers ------------------------------------------
 
 
-def supersede_older(session: Session, *, project_id: str, keep: Deployment) -> int:
-    """Older queued deployments of the project become `superseded`; returns how many."""
-    return changed(
+def create_and_deploy_project(
+    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+) -> tuple[Project, Deployment]:
+    """Create a project and request its first deployment (the branch head, trigger `create`):
+    what the API and the dashboard do on "create"."""
+    project = projects_service.create_project(session, ctx=ctx, owner=owner, data=data, ip=ip)
+    deployment = request_deployment(
         session,
-        update(Deployment)
-        .where(
-            Deployment.project_id == project_id,
-            Deployment.state == "queued",
-            Deployment.id != keep.id,
-            Deployment.queued_at <= keep.queued_at,
-        )
-        .values(state="superseded", active_sha=None, finished_at=utcnow()),
+        project=project,
+        commit_sha=None,
+        trigger=Trigger.CREATE,
+        correlation={"user_id": owner.id},
     )
+    return project, deployment
 
 
-def _record_failed(
-    session: Session,
-    *,
-    project: Project,
-    ref: str,
-    trigger: str,
-    correlation: dict[str, Any],
-    exc: NanoScaleError,
+def delete_project_and_teardown(
+    session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
+) -> None:
+    """Tear the project down (cancel its work, stop its releases, remove its route, files and
+    system user), then delete its row: what the API and the dashboard do on "delete"."""
+    project = get_project(session, user=user, project_id=project_id)
+    teardown_project(session, ctx=ctx, project=project)
+    projects_service.delete_project(session, ctx=ctx, user=user, project_id=project_id, ip=ip)
+
+
+def redeploy(
+    session: Session, *, user: User, project_id: str, commit_sha: str | None
 ) -> Deployment:
-    now = utcnow()
-    deployment = Deployment(
-        project_id=project.id,
-        ref=ref,
-        trigger=trigger,
-        correlation=correlation,
-        state="failed",
-        queued_at=now,
-        finished_at=now,
-        error_code=exc.code,
-        error_message=exc.message,
-        error_responsibility=exc.responsibility,
-    )
-    session.add(deployment)
-    session.flush()
-    return deployment
-
-
-def get_deployment(session: Session, deployment_id: str) -> Deployment:
-    deployment = session.get(Deployment, deployment_id)
-    if deployment is None:
-        raise NotFound("no such deployment")
-    return deployment
-
-
-def list_deployments(session: Session, *, project_id: str, limit: int = 50) -> list[Deployment]:
-    return list(
-        session.scalars(
-            select(Deployment)
-            .where(Deployment.project_id == project_id)
-            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def cancel_deployment(session: Session, *, deployment: Deployment) -> Deployment:
-    """Queued: cancelled at once. Running: flagged; the worker kills the build's process group,
-    marks it cancelled and releases the lease within a heartbeat."""
-    now = utcnow()
-    done = changed(
-        session,
-        update(Deployment)
-        .where(Deployment.id == deployment.id, Deployment.state == "queued")
-        .values(state="cancelled", active_sha=None, finished_at=now),
-    )
-    if not done:
-        done = changed(
-            session,
-            update(Deployment)
-            .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
-            .values(cancel_requested=True),
-        )
-    current = session.get_one(Deployment, deployment.id, populate_existing=True)
-    if not done:
-        raise Conflict(f"the deployment is already {current.state}", code="deployment_finished")
-    return current
-
-
-def rollback(
-    session: Session,
-    *,
-    project: Project,
-    deployment_id: str,
-    correlation: dict[str, Any] | None = None,
-) -> Deployment:
-    """Redeploy the exact commit of an earlier successful deployment of this project."""
-    target = session.get(Deployment, deployment_id)
-    if target is None or target.project_id != project.id:
-        raise NotFound("no such deployment for this project", field="deployment_id")
-    if target.state != "live" or not target.commit_sha:
-        raise Conflict(
-            "only a deployment that went live can be rolled back to", code="rollback_target_invalid"
-        )
+    """A manual redeploy: of `commit_sha`, or of the branch head (resolved by the worker, so
+    the request never waits on the git host)."""
+    project = get_project(session, user=user, project_id=project_id)
     return request_deployment(
         session,
         project=project,
-        commit_sha=target.commit_sha,
-        ref=target.ref,
-        trigger="rollback",
-        correlation={**(correlation or {}), "rollback_of": target.id},
+        commit_sha=commit_sha,
+        trigger=Trigger.MANUAL,
+        correlation={"user_id": user.id},
     )
 
 
-def has_active(session: Session, project_id: str) -> bool:
-    return (
-        session.scalar(
-            select(Deployment.id)
-            .where(Deployment.project_id == project_id, Deployment.state.in_(ACTIVE_STATES))
-            .limit(1)
-        )
-        is not None
+def rollback(session: Session, *, user: User, project_id: str, deployment_id: str) -> Deployment:
+    """Redeploy the exact commit of an earlier deployment of the project that went live."""
+    project = get_project(session, user=user, project_id=project_id)
+    return requests.rollback(
+        session, project=project, deployment_id=deployment_id, correlation={"user_id": user.id}
     )
+
+
+def list_for_project(
+    session: Session, *, user: User, project_id: str, limit: int = 50
+) -> Sequence[Deployment]:
+    project = get_project(session, user=user, project_id=project_id)
+    return requests.list_deployments(session, project_id=project.id, limit=limit)
+
+
+def get_for_user(session: Session, *, user: User, deployment_id: str) -> Deployment:
+    deployment = requests.get_deployment(session, deployment_id)
+    get_project(session, user=user, project_id=deployment.project_id)  # 404 unless visible
+    return deployment
+
+
+def cancel(session: Session, *, user: User, deployment_id: str) -> Deployment:
+    deployment = get_for_user(session, user=user, deployment_id=deployment_id)
+    return requests.cancel_deployment(session, deployment=deployment)
+
+
+def log_chunks(
+    session: Session, *, user: User, deployment_id: str, after_id: int = 0
+) -> list[DeploymentLogChunk]:
+    get_for_user(session, user=user, deployment_id=deployment_id)
+    return read_log(session, deployment_id, after_id=after_id)

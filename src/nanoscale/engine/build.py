@@ -23,15 +23,11 @@ from pathlib import Path
 
 from nanoscale.engine.runtime import kill
 from nanoscale.engine.runtime.users import Account
-from nanoscale.errors import NanoScaleError, UserCodeError
+from nanoscale.errors import Cancelled, UserCodeError
 
 TAIL_LINES = 20
 TAIL_CHARS = 4000  # of the log tail quoted in a failed build's error
 READ_BYTES = 65_536  # output is read in chunks: a huge line without newline is never whole
-
-
-class Cancelled(NanoScaleError):
-    default_code = "cancelled"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from nanoscale.engine.build import Cancelled
 from nanoscale.engine.credentials import CredentialProvider, GitCredentials
 from nanoscale.engine.runtime.kill import kill_tree
-from nanoscale.errors import NanoScaleError, PlatformError, UserCodeError
+from nanoscale.errors import Cancelled, NanoScaleError, PlatformError, UserCodeError
 from nanoscale.logs import redact_text
 
 LOW_SPEED_BYTES = 1000

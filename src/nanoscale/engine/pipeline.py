@@ -1,8 +1,9 @@
 """One release: fetch -> build -> start on a fresh port -> health check -> proxy switch.
 
 The old release keeps serving until the proxy points at the new, healthy one; any failure
-before that stops the new release and leaves traffic where it was. Steps are announced to an
-observer (the worker records them), which may raise `Cancelled` at a step boundary.
+before that stops the new release and leaves traffic where it was. Steps are reported to a
+`ProgressReport` (the worker's recorder writes them to the deployment), which may raise
+`Cancelled` at a step boundary.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from nanoscale.engine.build import BuildControl, BuildSpec, run_build
 from nanoscale.engine.credentials import CredentialProvider
 from nanoscale.engine.fetch import CommitInfo, FetchContext, fetch_commit
-from nanoscale.engine.health import wait_healthy
+from nanoscale.engine.health_check import wait_healthy
 from nanoscale.engine.isolation import lock_down_project_tree, lock_down_release
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
@@ -76,10 +78,19 @@ class Limits:
     drain_seconds: float
 
 
-class Observer(Protocol):
+class Step(StrEnum):
+    """The pipeline's step boundaries after the fetch (named as the deployment states)."""
+
+    BUILDING = "building"
+    STARTING = "starting"
+
+
+class ProgressReport(Protocol):
+    """Where the pipeline reports its progress, and the build's log and cancel switch."""
+
     control: BuildControl
 
-    def step(self, state: str) -> None:
+    def step(self, step: Step) -> None:
         """Record the step boundary; raise `Cancelled` if the deployment was cancelled."""
 
     def commit_fetched(self, info: CommitInfo) -> None:
@@ -148,7 +159,7 @@ class Pipeline:
         credentials: CredentialProvider,
         run_as: Account | None,
         port: int,
-        observer: Observer,
+        progress: ProgressReport,
     ) -> ReleaseHandle:
         """Run the release up to the proxy switch and return its handle; the caller retires
         the previous release."""
@@ -156,7 +167,7 @@ class Pipeline:
         lock_down_project_tree(
             paths.root, private_dirs=(paths.store, paths.modules, paths.root / "logs")
         )
-        log = observer.control.log
+        log = progress.control.log
         info = fetch_commit(
             store=paths.store,
             url=job.repo_url,
@@ -168,10 +179,10 @@ class Pipeline:
                 url_allowed=self.url_allowed,
                 timeout=self.limits.fetch_timeout,
                 log=log,
-                cancel=observer.control.cancel,
+                cancel=progress.control.cancel,
             ),
         )
-        observer.commit_fetched(info)
+        progress.commit_fetched(info)
         if run_as is not None:
             give_tree_to(release_dir, run_as)
         lock_down_release(release_dir, static=is_static(job))
@@ -180,18 +191,18 @@ class Pipeline:
             raise UserCodeError(
                 f"root_directory {job.root_directory!r} does not exist", code="invalid_path"
             )
-        observer.step("building")
-        self._build(job, workdir, paths, run_as, observer.control)
-        observer.step("starting")
+        progress.step(Step.BUILDING)
+        self._build(job, workdir, paths, run_as, progress.control)
+        progress.step(Step.STARTING)
         handle = self._start(job, paths, run_as, port)
-        observer.release_started(handle)
+        progress.release_started(handle)
         try:
             if handle.ref != STATIC_REF:
                 wait_healthy(
                     url=f"http://127.0.0.1:{port}{job.health_check_path or '/'}",
                     timeout=self.limits.health_timeout,
                     alive=lambda: self.runtime.is_running(handle),
-                    cancel=observer.control.cancel,
+                    cancel=progress.control.cancel,
                 )
             self.proxy.apply(route_for(job, handle.port, paths))
         except BaseException:

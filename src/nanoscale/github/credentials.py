@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
+from nanoscale.deployments.credentials import register_credential_source
 from nanoscale.engine.credentials import GitCredentials, origin_of
 from nanoscale.errors import PlatformError
 from nanoscale.github import models as m
@@ -62,3 +63,8 @@ def github_credentials(project: Project, ctx: AppContext) -> InstallationTokenCr
     return InstallationTokenCredentials(
         ctx=ctx, project_id=project.id, repo_id=project.source_repo_id, clone_url=project.repo_url
     )
+
+
+def register_github_credentials() -> None:
+    """Offer the `github` source to the deploy engine (called where the app is assembled)."""
+    register_credential_source("github", github_credentials)

@@ -3,13 +3,19 @@ never a token. The sorting follows DESIGN habit 5: lost access, rate limits, out
 
 from __future__ import annotations
 
-from nanoscale.errors import Conflict, InvalidInput, NotFound, PlatformError, RateLimited
+from nanoscale.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PlatformError,
+    RateLimited,
+    Responsibility,
+)
 
 
 class GitHubNotConfigured(PlatformError):
     status = 404
     default_code = "github_not_configured"
-    responsibility = "platform"
 
 
 class GitHubUnavailable(PlatformError):
@@ -24,7 +30,7 @@ class GitHubRateLimited(RateLimited):
 
     status = 503
     default_code = "github_rate_limited"
-    responsibility = "platform"
+    responsibility = Responsibility.PLATFORM
 
 
 class GitHubAccessLost(NotFound):

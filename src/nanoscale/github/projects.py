@@ -21,6 +21,7 @@ from nanoscale.db.base import new_id
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.service import request_deployment
+from nanoscale.deployments.states import Trigger
 from nanoscale.errors import InvalidInput, NotFound, PlatformError
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
@@ -69,7 +70,7 @@ def create_and_deploy(
                  "installation_id": source.installation_id, "branch": branch, "sha": sha},
     )  # fmt: skip
     deployment = request_deployment(
-        db, project=project, commit_sha=sha, ref=branch, trigger="create",
+        db, project=project, commit_sha=sha, ref=branch, trigger=Trigger.CREATE,
         correlation={"user_id": owner.id},
     )  # fmt: skip
     return project, deployment

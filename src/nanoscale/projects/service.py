@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,7 +146,7 @@ def delete_project(
     session: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None = None
 ) -> None:
     """Delete the project's row (its releases, route and files are torn down first by
-    `nanoscale.deployments.actions.teardown_project`)."""
+    `nanoscale.deployments.worker.teardown`)."""
     project = get_project(session, user=user, project_id=project_id)
     session.delete(project)
     _flush(session)
@@ -234,3 +234,9 @@ def find_project_by_name(session: Session, *, name: str) -> Project:
     if project is None:
         raise NotFound(f"no project named {name!r}", code="project_not_found")
     return project
+
+
+def count_owned_projects(session: Session, owner_id: str) -> int:
+    """How many projects `owner_id` owns (a user who owns any cannot be removed)."""
+    query = select(func.count()).select_from(Project).where(Project.owner_id == owner_id)
+    return int(session.scalar(query) or 0)

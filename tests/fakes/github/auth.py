@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,9 +33,10 @@ class AuthError(Exception):
 
 @dataclass
 class Credential:
-    kind: Literal["anonymous", "app", "installation", "user"]
+    kind: Literal["anonymous", "app", "installation", "user", "client"]
     rate_key: str
     app: App | None = None
+    client_app: App | None = None  # Basic client_id:client_secret (the OAuth applications API)
     installation_token: InstallationToken | None = None
     user_token: UserToken | None = None
 
@@ -51,9 +53,14 @@ def authenticate(state: SimState, authorization: str, client: str) -> Credential
     value = value.strip()
     if scheme.lower() == "basic":
         try:
-            value = base64.b64decode(value, validate=True).decode().partition(":")[2]
+            username, _, value = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise AuthError(BAD_CREDENTIALS) from exc
+        oauth_app = next((a for a in state.apps.values() if a.client_id == username), None)
+        if oauth_app is not None:
+            if not hmac.compare_digest(oauth_app.client_secret, value):
+                raise AuthError(BAD_CREDENTIALS)
+            return Credential("client", f"client:{oauth_app.id}", client_app=oauth_app)
     elif scheme.lower() not in ("bearer", "token"):
         raise AuthError(BAD_CREDENTIALS)
     if value.count(".") == 2:
@@ -67,7 +74,7 @@ def authenticate(state: SimState, authorization: str, client: str) -> Credential
             raise AuthError(BAD_CREDENTIALS)
         return Credential("installation", f"installation:{inst.id}", installation_token=inst_token)
     user_token = state.user_tokens.get(value)
-    if user_token is not None and user_token.expires_at > now:
+    if user_token is not None and user_token.expires_at > now and not user_token.revoked:
         return Credential("user", f"user:{user_token.user.id}", user_token=user_token)
     raise AuthError(BAD_CREDENTIALS)
 
@@ -153,3 +160,24 @@ def permission(state: SimState, cred: Credential, repo: Repository, name: str) -
         granted = [i.permissions.get(name, "none") for i in insts if i.app is cred.user_token.app]
         return max(granted, key=PERMISSION_RANK.__getitem__, default="none")
     return "none"
+
+
+def may_write(state: SimState, cred: Credential, repo: Repository, name: str) -> bool:
+    """Write access through an App permission; a user token also needs the user's own write
+    access (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-with-a-github-app-on-behalf-of-a-user)."""
+    if permission(state, cred, repo, name) != "write":
+        return False
+    if cred.user is not None:
+        return PERMISSION_RANK[state.user_permission(cred.user, repo)] >= PERMISSION_RANK["write"]
+    return True
+
+
+def may_read(state: SimState, cred: Credential, repo: Repository, name: str) -> bool:
+    """Public repositories are readable by anyone; private ones need the permission."""
+    return not repo.private or permission(state, cred, repo, name) != "none"
+
+
+def acting_app(cred: Credential) -> App | None:
+    if cred.installation_token is not None:
+        return cred.installation_token.installation.app
+    return cred.user_token.app if cred.user_token is not None else None

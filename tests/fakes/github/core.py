@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from .delivery import Deliverer
+from .delivery import Deliverer, new_guid
 from .state import (
     Account,
     App,
@@ -64,7 +64,9 @@ class SimCore:
         now = self.state.clock.now()
         with self.state.lock:
             access = UserToken(random_token("ghu_"), user, app, now + USER_TOKEN_TTL)
-            refresh = RefreshToken(random_token("ghr_", 76), user, app, now + REFRESH_TOKEN_TTL)
+            refresh = RefreshToken(
+                random_token("ghr_", 76), user, app, now + REFRESH_TOKEN_TTL, access.token
+            )
             self.state.user_tokens[access.token] = access
             self.state.refresh_tokens[refresh.token] = refresh
         return access, refresh
@@ -87,7 +89,35 @@ class SimCore:
         }
         return jwt.encode(claims, key or app.private_key_pem, algorithm="RS256")
 
+    def revoke_user_tokens(self, app: App, user: Account) -> None:
+        """Every access and refresh token of this user for this App stops working."""
+        with self.state.lock:
+            for access in self.state.user_tokens.values():
+                if access.app is app and access.user is user:
+                    access.revoked = True
+            for refresh in self.state.refresh_tokens.values():
+                if refresh.app is app and refresh.user is user:
+                    refresh.used = True
+
     # -- event fan-out -----------------------------------------------------------------------
+
+    def emit_app_event(self, app: App, event: str, payload: dict[str, Any]) -> Delivery | None:
+        """An App-level event outside any installation (e.g. `github_app_authorization`)."""
+        if not app.webhook_url or not app.webhook_active:
+            return None
+        return self.deliverer.new_delivery(
+            event=event,
+            action=payload.get("action"),
+            hook_id=app.hook_id,
+            target_type="integration",
+            target_id=app.id,
+            installation_id=None,
+            repository_id=None,
+            url=app.webhook_url,
+            secret=app.webhook_secret,
+            content_type="json",
+            payload=payload,
+        )
 
     def emit_to_app(
         self,
@@ -96,6 +126,7 @@ class SimCore:
         payload: dict[str, Any],
         *,
         repository_id: int | None = None,
+        guid: str | None = None,
     ) -> Delivery | None:
         app = inst.app
         if not app.webhook_url or not app.webhook_active:
@@ -104,6 +135,7 @@ class SimCore:
         if event not in ALWAYS_DELIVERED and (not subscribed or inst.suspended_at is not None):
             return None
         return self.deliverer.new_delivery(
+            guid=guid,
             event=event,
             action=payload.get("action"),
             hook_id=app.hook_id,
@@ -125,12 +157,14 @@ class SimCore:
         *,
         installations: list[Installation] | None = None,
     ) -> list[Delivery]:
-        """One delivery per subscribed App installation, plus one per matching repository hook."""
+        """One delivery per subscribed App installation, plus one per matching repository hook,
+        all with the event's one `X-GitHub-Delivery` GUID."""
         targets = (
             installations if installations is not None else self.state.installations_for_repo(repo)
         )
+        guid = new_guid()
         sent: list[Delivery | None] = [
-            self.emit_to_app(i, event, build(i), repository_id=repo.id) for i in targets
+            self.emit_to_app(i, event, build(i), repository_id=repo.id, guid=guid) for i in targets
         ]
         for hook in list(repo.hooks.values()):
             if not hook.active or not ({event, "*"} & set(hook.events)):
@@ -138,6 +172,7 @@ class SimCore:
             payload = build(None)
             sent.append(
                 self.deliverer.new_delivery(
+                    guid=guid,
                     event=event,
                     action=payload.get("action"),
                     hook_id=hook.id,

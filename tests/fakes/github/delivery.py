@@ -1,5 +1,11 @@
 """Webhook delivery: GitHub's headers and signatures, a delivery log, redelivery and faults.
 
+As on GitHub (https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks
+and https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/troubleshooting-webhooks):
+deliveries leave in the background and concurrently, so the App's and a repository hook's copies
+of one event can race; a receiver gets 10 seconds; a failed delivery is never retried on its own;
+a payload over 25 MB is not delivered. `wait_idle()` lets a test wait until nothing is in flight.
+
 Transport is pluggable: real HTTP by default, any `httpx.BaseTransport` (e.g. a WSGI app), or a
 plain callable. With `deferred=True` deliveries queue until `flush()` / `aflush()`, which lets an
 in-process async test deliver through `httpx.ASGITransport` deterministically.
@@ -7,28 +13,24 @@ in-process async test deliver through `httpx.ASGITransport` deterministically.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import threading
 import time
-import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
+from .delivery_wire import HOOKSHOT, encode, new_guid, sign
 from .state import Delivery, SimState
 
-HOOKSHOT = "GitHub-Hookshot/7d5e3a1"
+__all__ = ["HOOKSHOT", "Deliverer", "DeliveryFaults", "new_guid", "sign"]
+
+MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+TOO_LARGE = "payload too large"  # not delivered; kept in the log so tests can see why
 DeliveryCallable = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], str]]
 Listener = Callable[[Delivery], object]
-
-
-def sign(secret: str, body: bytes, algorithm: str = "sha256") -> str:
-    digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
-    return f"{algorithm}={digest}"
 
 
 @dataclass
@@ -52,17 +54,25 @@ class Deliverer:
         self.pending: list[Delivery] = []
         self.faults = DeliveryFaults()
         self.listeners: list[Listener] = []
+        self.max_payload_bytes = MAX_PAYLOAD_BYTES
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="github-sim-delivery")
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
-    def new_delivery(self, **fields: Any) -> Delivery:
-        """Build, sign and log a delivery; send it now unless deferred."""
+    def new_delivery(self, *, guid: str | None = None, **fields: Any) -> Delivery:
+        """Build, sign and log a delivery; send it in the background unless deferred.
+
+        `guid` is the event's: every hook that receives one event gets the same
+        `X-GitHub-Delivery` (https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers).
+        """
         with self.state.lock:
             delivery = Delivery(
                 id=self.state.next_id(8_000_000_000),
-                guid=str(uuid.uuid4()),
+                guid=guid or new_guid(),
                 delivered_at=self.state.clock.now(),  # until sent: when it was queued
                 **fields,
             )
-            self._encode(delivery)
+            encode(delivery)
             self.state.deliveries.append(delivery)
         for listener in self.listeners:
             listener(delivery)
@@ -86,35 +96,33 @@ class Deliverer:
         self._dispatch(delivery)
         return delivery
 
-    def _encode(self, delivery: Delivery) -> None:
-        raw = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        if delivery.content_type == "form":
-            body, ctype = (
-                urlencode({"payload": raw.decode()}).encode(),
-                "application/x-www-form-urlencoded",
-            )
-        else:
-            body, ctype = raw, "application/json"
-        headers = {
-            "Accept": "*/*",
-            "Content-Type": ctype,
-            "User-Agent": HOOKSHOT,
-            "X-GitHub-Delivery": delivery.guid,
-            "X-GitHub-Event": delivery.event,
-            "X-GitHub-Hook-ID": str(delivery.hook_id),
-            "X-GitHub-Hook-Installation-Target-ID": str(delivery.target_id),
-            "X-GitHub-Hook-Installation-Target-Type": delivery.target_type,
-        }
-        if delivery.secret:
-            headers["X-Hub-Signature"] = sign(delivery.secret, body, "sha1")
-            headers["X-Hub-Signature-256"] = sign(delivery.secret, body)
-        delivery.body, delivery.request_headers = body, headers
-
     def _dispatch(self, delivery: Delivery) -> None:
         if self.deferred:
             self.pending.append(delivery)
-        else:
+            return
+        with self._idle:
+            self._in_flight += 1
+        self._pool.submit(self._send_tracked, delivery)
+
+    def _send_tracked(self, delivery: Delivery) -> None:
+        try:
             self._send(delivery)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no delivery is in flight; False if that took longer than `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def flush(self) -> list[Delivery]:
         sent, self.pending = self.pending, []
@@ -138,6 +146,9 @@ class Deliverer:
 
     def _send(self, delivery: Delivery) -> None:
         started = time.monotonic()
+        if len(delivery.body) > self.max_payload_bytes:
+            self._record(delivery, started, 0, {}, None, status=TOO_LARGE)
+            return
         if self.faults.latency:
             time.sleep(self.faults.latency)
         if self.faults.drop_next > 0:
@@ -174,6 +185,18 @@ class Deliverer:
         text: str | None,
         *,
         status: str | None = None,
+    ) -> None:
+        with self.state.lock:
+            self._record_locked(delivery, started, code, headers, text, status)
+
+    def _record_locked(
+        self,
+        delivery: Delivery,
+        started: float,
+        code: int,
+        headers: dict[str, str],
+        text: str | None,
+        status: str | None,
     ) -> None:
         delivery.delivered_at = self.state.clock.now()
         delivery.duration = round(time.monotonic() - started, 3)

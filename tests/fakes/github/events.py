@@ -35,7 +35,7 @@ def _push_repo_json(state: SimState, repo: Repository) -> JSON:
     return body
 
 
-def _short_installation(inst: Installation | None) -> JSON:
+def short_installation(inst: Installation | None) -> JSON:
     return {"installation": {"id": inst.id, "node_id": _inst_node(inst)}} if inst else {}
 
 
@@ -106,7 +106,7 @@ def push_payload(
         "repository": _push_repo_json(state, repo),
         "pusher": {"name": pusher.login, "email": pusher.email},
         **org_fields(state, repo.owner),
-        **_short_installation(installation),
+        **short_installation(installation),
         "sender": account_json(state, pusher),
         "created": created,
         "deleted": deleted,
@@ -189,6 +189,6 @@ def repository_payload(
         **body,
         "repository": webhook_repo_json(state, repo),
         **org_fields(state, repo.owner),
-        **_short_installation(installation),
+        **short_installation(installation),
         "sender": account_json(state, sender),
     }

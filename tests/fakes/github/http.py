@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the simulator imports the route modules that import this on
 T = TypeVar("T")
 DOCS = "https://docs.github.com/rest"
 MEDIA_TYPE = "github.v3; format=json"
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class GitHubJSON(Response):
@@ -41,12 +42,23 @@ def not_found(doc: str = "") -> Response:
     return gh_error(404, "Not Found", doc)
 
 
+async def unknown_route(request: Request) -> Response:
+    """Any REST path or method the simulator does not serve: GitHub's JSON 404."""
+    return not_found()
+
+
 def no_content() -> Response:
     return Response(status_code=204)
 
 
 def validation_failed(message: str, doc: str = "") -> Response:
     return gh_error(422, message, doc)
+
+
+def validation_errors(errors: list[dict[str, Any]], doc: str = "") -> Response:
+    """GitHub's 422 with an `errors` list (the `validation-error` schema)."""
+    body = {"message": "Validation Failed", "errors": errors, "documentation_url": f"{DOCS}{doc}"}
+    return gh_json(body, 422)
 
 
 class BadJSON(Exception):

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthError, Credential, authenticate
+from .conditional import Buffered, cache_headers, capture, etag_of, matches
 from .http import MEDIA_TYPE, gh_error
 from .limits import RATE_DOC, SECONDARY_MESSAGE, RateLimits
 from .state import SimState
@@ -91,6 +92,19 @@ class GitHubMiddleware:
             headers = {**extra, **limits.headers(window)}
             await gh_error(401, exc.message, exc.doc, headers)(scope, receive, send)
             return
+        scope.setdefault("state", {}).update(
+            credential=cred, rate_window=limits.window(cred.kind, cred.rate_key)
+        )
+        buffered, cache = None, {}
+        if scope["method"] == "GET":
+            buffered = await capture(self.app, scope, receive)
+            if buffered.status == 200:
+                etag = etag_of(buffered.body)
+                cache = cache_headers(etag, authenticated=cred.kind != "anonymous")
+                if matches(request.headers.get("if-none-match", ""), etag):
+                    window = limits.window(cred.kind, cred.rate_key)
+                    await Buffered(304).replay(send, {**extra, **limits.headers(window), **cache})
+                    return  # a 304 is not counted against the rate limit
         if scope["path"] == f"{API_PREFIX}/rate_limit":  # GitHub does not count this call
             window, allowed = limits.window(cred.kind, cred.rate_key), True
         else:
@@ -106,7 +120,9 @@ class GitHubMiddleware:
             doc = f"{RATE_DOC}#about-secondary-rate-limits"
             await gh_error(403, message, doc, headers)(scope, receive, send)
             return
-        scope.setdefault("state", {}).update(credential=cred, rate_window=window)
+        if buffered is not None:
+            await buffered.replay(send, {**extra, **cache})
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

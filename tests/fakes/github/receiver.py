@@ -34,6 +34,7 @@ class _QuietServer(ThreadingHTTPServer):
 class WebhookReceiver:
     status: int = 202  # what the receiver answers; tests may switch it to 500
     delay: float = 0.0  # seconds to wait before answering (to provoke GitHub's timeout)
+    hold: threading.Event | None = None  # when set, requests wait for it (at most 30 s) to answer
     received: list[Received] = field(default_factory=list)
     _server: _QuietServer | None = None
     _thread: threading.Thread | None = None
@@ -47,6 +48,8 @@ class WebhookReceiver:
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                 time.sleep(receiver.delay)
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", "2")

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import events
+from . import events, hook_rules
 from .auth import Credential, permission
 from .deliveries_rest import delivery_item_json, delivery_json
 from .delivery import Deliverer
@@ -22,7 +22,7 @@ from .http import (
     problems_parsing_json,
     sim,
     state_of,
-    validation_failed,
+    validation_errors,
 )
 from .payloads_repo import hook_json
 from .rest_repos import lookup
@@ -32,7 +32,7 @@ DOC = "/repos/webhooks"
 RANK = {"none": 0, "read": 1, "write": 2}
 
 
-def _authorized(request: Request, need: str) -> Repository | Response:
+def authorized(request: Request, need: str) -> Repository | Response:
     repo = lookup(request)
     if isinstance(repo, Response):
         return repo
@@ -44,7 +44,7 @@ def _authorized(request: Request, need: str) -> Repository | Response:
     return repo
 
 
-def _hook(request: Request, repo: Repository) -> Hook | None:
+def hook_of(request: Request, repo: Repository) -> Hook | None:
     return repo.hooks.get(int(request.path_params["hook_id"]))
 
 
@@ -60,7 +60,7 @@ def _ping(request: Request, repo: Repository, hook: Hook) -> Delivery:
 
 
 async def list_hooks(request: Request) -> Response:
-    repo = _authorized(request, "read")
+    repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
     state = state_of(request)
@@ -69,7 +69,9 @@ async def list_hooks(request: Request) -> Response:
 
 
 async def create_hook(request: Request) -> Response:
-    repo = _authorized(request, "write")
+    """POST /repos/{o}/{r}/hooks: validated like GitHub's (422 for bad events, URLs or a second
+    hook on the same URL), then pinged in the background."""
+    repo = authorized(request, "write")
     if isinstance(repo, Response):
         return repo
     try:
@@ -77,14 +79,17 @@ async def create_hook(request: Request) -> Response:
     except BadJSON:
         return problems_parsing_json()
     config = body.get("config") or {}
-    if not config.get("url"):
-        return validation_failed("Validation Failed", f"{DOC}#create-a-repository-webhook")
+    events_wanted = body.get("events", ["push"])
+    errors = hook_rules.config_errors(config) + hook_rules.event_errors(events_wanted)
+    errors = errors or hook_rules.duplicate_errors(repo, config["url"])
+    if errors:
+        return validation_errors(errors, f"{DOC}#create-a-repository-webhook")
     state = state_of(request)
     hook = sim(request).add_hook(
         repo,
         config["url"],
         secret=config.get("secret") or "",
-        events=body.get("events") or ["push"],
+        events=events_wanted,
         content_type=config.get("content_type", "form"),
         active=bool(body.get("active", True)),
     )
@@ -95,29 +100,39 @@ async def create_hook(request: Request) -> Response:
 
 
 async def get_hook(request: Request) -> Response:
-    repo = _authorized(request, "read")
+    repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
-    hook = _hook(request, repo)
+    hook = hook_of(request, repo)
     return not_found(DOC) if hook is None else gh_json(hook_json(state_of(request), repo, hook))
 
 
 async def update_hook(request: Request) -> Response:
-    repo = _authorized(request, "write")
+    """PATCH a hook. A `config` replaces the old one's secret: sent without `secret`, the hook
+    loses it ("you must provide the same secret or set a new secret or the secret will be
+    removed", https://docs.github.com/en/rest/repos/webhooks#update-a-repository-webhook)."""
+    repo = authorized(request, "write")
     if isinstance(repo, Response):
         return repo
-    hook = _hook(request, repo)
+    hook = hook_of(request, repo)
     if hook is None:
         return not_found(DOC)
     try:
         body = await json_body(request)
     except BadJSON:
         return problems_parsing_json()
-    config = body.get("config") or {}
-    hook.url = config.get("url", hook.url)
-    hook.secret = config.get("secret", hook.secret)
-    hook.content_type = config.get("content_type", hook.content_type)
-    hook.insecure_ssl = str(config.get("insecure_ssl", hook.insecure_ssl))
+    config = body.get("config")
+    merged = {"url": hook.url, "content_type": hook.content_type, **(config or {})}
+    errors = hook_rules.config_errors(merged)
+    for key in ("events", "add_events", "remove_events"):
+        errors += hook_rules.event_errors(body[key]) if key in body else []
+    errors = errors or hook_rules.duplicate_errors(repo, merged["url"], except_id=hook.id)
+    if errors:
+        return validation_errors(errors, f"{DOC}#update-a-repository-webhook")
+    if config is not None:
+        hook.url, hook.content_type = merged["url"], merged["content_type"]
+        hook.secret = config.get("secret") or ""
+        hook.insecure_ssl = str(config.get("insecure_ssl", hook.insecure_ssl))
     hook.events = list(body.get("events", hook.events))
     hook.events += [e for e in body.get("add_events", []) if e not in hook.events]
     hook.events = [e for e in hook.events if e not in body.get("remove_events", [])]
@@ -127,7 +142,7 @@ async def update_hook(request: Request) -> Response:
 
 
 async def delete_hook(request: Request) -> Response:
-    repo = _authorized(request, "write")
+    repo = authorized(request, "write")
     if isinstance(repo, Response):
         return repo
     if repo.hooks.pop(int(request.path_params["hook_id"]), None) is None:
@@ -136,10 +151,10 @@ async def delete_hook(request: Request) -> Response:
 
 
 async def ping_hook(request: Request) -> Response:
-    repo = _authorized(request, "read")
+    repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
-    hook = _hook(request, repo)
+    hook = hook_of(request, repo)
     if hook is None:
         return not_found(DOC)
     await run_in_threadpool(_ping, request, repo, hook)
@@ -156,7 +171,7 @@ def _hook_deliveries(request: Request, repo: Repository) -> list[Delivery]:
 
 
 async def list_deliveries(request: Request) -> Response:
-    repo = _authorized(request, "read")
+    repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
     page, headers = paginate(request, _hook_deliveries(request, repo))
@@ -164,7 +179,7 @@ async def list_deliveries(request: Request) -> Response:
 
 
 async def get_delivery(request: Request) -> Response:
-    repo = _authorized(request, "read")
+    repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
     wanted = int(request.path_params["delivery_id"])
@@ -173,7 +188,7 @@ async def get_delivery(request: Request) -> Response:
 
 
 async def redeliver(request: Request) -> Response:
-    repo = _authorized(request, "write")
+    repo = authorized(request, "write")
     if isinstance(repo, Response):
         return repo
     wanted = int(request.path_params["delivery_id"])

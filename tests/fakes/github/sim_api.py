@@ -4,7 +4,7 @@ POST /_sim/repos/{owner}/{repo}/{action} with a JSON body, where action is one o
 force-push, create-branch, delete-branch, create-tag, delete-tag, rename, transfer, archive,
 unarchive, delete, publicize, privatize. POST /_sim/installations/{id}/{suspend|unsuspend|
 uninstall}; POST /_sim/clock {"advance": seconds}; POST/DELETE /_sim/faults; POST
-/_sim/rate-limits; GET /_sim/world.
+/_sim/rate-limits; POST /_sim/deliveries/wait {"timeout": s}; GET /_sim/world.
 """
 
 from __future__ import annotations
@@ -116,6 +116,14 @@ async def rate_limits(request: Request) -> Response:
     return JSONResponse({"result": None})
 
 
+async def wait_deliveries(request: Request) -> Response:
+    """Answer once no webhook delivery is in flight (or after `timeout` seconds)."""
+    deliverer = sim(request).deliverer
+    timeout = float((await _body(request)).get("timeout", 30))
+    idle = await run_in_threadpool(deliverer.wait_idle, timeout)
+    return JSONResponse({"idle": idle, "in_flight": deliverer.in_flight})
+
+
 async def world(request: Request) -> Response:
     return JSONResponse(sim(request).describe())
 
@@ -128,5 +136,6 @@ routes = [
     Route("/_sim/clock", clock, methods=["POST"]),
     Route("/_sim/faults", faults, methods=["POST", "DELETE"]),
     Route("/_sim/rate-limits", rate_limits, methods=["POST"]),
+    Route("/_sim/deliveries/wait", wait_deliveries, methods=["POST"]),
     Route("/_sim/world", world, methods=["GET"]),
 ]

@@ -15,9 +15,24 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 
-from . import githttp, install_flow, rest_apps, rest_hooks, rest_repos, rest_users, sim_api, webflow
+from . import (
+    githttp,
+    install_flow,
+    rest_apps,
+    rest_hook_config,
+    rest_hooks,
+    rest_oauth,
+    rest_repos,
+    rest_statuses,
+    rest_users,
+    sim_api,
+    webflow,
+)
+from .authorizations import Authorizations
 from .delivery import Deliverer, DeliveryCallable
+from .http import ANY_METHOD, unknown_route
 from .lifecycle import Lifecycle
 from .limits import Faults, RateLimits
 from .middleware import GitHubMiddleware
@@ -27,7 +42,7 @@ from .state import App, SimState
 from .world import WorldBuilder
 
 
-class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
+class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
     """In-memory GitHub. Use `.app` with httpx.ASGITransport, or `serve()` for a real port."""
 
     def __init__(
@@ -59,10 +74,14 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
             *rest_users.routes,
             *rest_apps.routes,
             *rest_hooks.routes,
+            *rest_hook_config.routes,
+            *rest_statuses.routes,  # before rest_repos (see there)
             *rest_repos.routes,
+            *rest_oauth.routes,
             *webflow.routes,
             *install_flow.routes,
             *sim_api.routes,
+            Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest
         ]
         middleware = [Middleware(GitHubMiddleware, sim=self)]
@@ -71,6 +90,11 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
         app = Starlette(routes=routes, middleware=middleware)
         app.state.sim = self
         return app
+
+    @property
+    def deliveries(self) -> Deliverer:
+        """Delivery machinery (`wait_idle`, `faults`, `flush`); the log is `state.deliveries`."""
+        return self.deliverer
 
     @property
     def api_url(self) -> str:
@@ -106,6 +130,7 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle):
         }
 
     def close(self) -> None:
+        self.deliverer.close()
         if self._owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -32,6 +32,14 @@ UNDOCUMENTED_ALIASES = {r"^/repositories/\d+$": "/repos/{owner}/{repo}"}
 # GitHub answers these on any endpoint (400: "Problems parsing JSON") even where the
 # description does not list them; they are checked as `basic-error`.
 GENERIC_ERROR_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
+# Statuses GitHub sends on an operation whose description omits them, with the schema used.
+UNDOCUMENTED_STATUSES = {
+    # An invalid URL is refused like on the hook itself (the description lists only 200).
+    ("repos/update-webhook-config-for-repo", 422): "validation-error",
+    ("apps/update-webhook-config-for-app", 422): "validation-error",
+    # An unknown SHA or state ("No commit found for SHA: ...") is a 422 (only 201 is listed).
+    ("repos/create-commit-status", 422): "validation-error",
+}
 
 
 @dataclass
@@ -142,13 +150,24 @@ class RestSpec:
         self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
     ) -> ValidationResult:
         found = self.match(method, path)
+        if found is None and status == 404:  # GitHub's answer to a route it does not have
+            result = ValidationResult("response", "unknown-route", detail="404")
+            return self._check_json(result, "/components/schemas/basic-error", headers, body)
         if found is None:
             return ValidationResult("response", f"{method} {path}", ["undocumented operation"])
         template, op = found
         result = ValidationResult("response", op["operationId"], detail=f"{status}")
         responses = op["responses"]
+        if status == 304 and method == "GET" and "304" not in responses:
+            # GitHub answers any conditional GET whose ETag still matches with an empty 304.
+            if body.strip():
+                result.errors.append("a 304 must not have a body")
+            return result
         key = str(status) if str(status) in responses else "default"
         if key not in responses:
+            erratum = UNDOCUMENTED_STATUSES.get((op["operationId"], status))
+            if erratum is not None:
+                return self._check_json(result, f"/components/schemas/{erratum}", headers, body)
             if status not in GENERIC_ERROR_STATUSES:
                 result.errors.append(f"status {status} not documented for {template}")
                 return result

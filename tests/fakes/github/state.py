@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from .records import CommitStatus, Deployment
+
 AccountType = Literal["User", "Organization"]
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
@@ -148,6 +150,7 @@ class UserToken:
     user: Account
     app: App
     expires_at: datetime
+    revoked: bool = False
 
 
 @dataclass(eq=False)
@@ -156,6 +159,7 @@ class RefreshToken:
     user: Account
     app: App
     expires_at: datetime
+    access_token: str  # the access token issued with it; refreshing revokes both
     used: bool = False
 
 
@@ -212,6 +216,8 @@ class SimState:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
+    commit_statuses: list[CommitStatus] = field(default_factory=list)
+    deployments: list[Deployment] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self, base: int) -> int:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from .receiver import Received, WebhookReceiver
 from .simulator import GitHubSimulator
 from .state import Account, App, Installation, Repository
 
@@ -115,6 +116,20 @@ def small_world(sim: GitHubSimulator, *, webhook_url: str | None = None) -> Worl
     app = sim.add_app(alice, "nanoscale", webhook_url=webhook_url, callback_urls=[CALLBACK])
     installation = sim.install(app, alice)
     return World(alice, bob, org, private, public, app, installation)
+
+
+def settled(
+    sim: GitHubSimulator, receiver: WebhookReceiver, event: str, path: str | None = None
+) -> list[Received]:
+    """Wait for in-flight deliveries, then the receiver's `event`s in the order they happened.
+
+    Deliveries are concurrent, so they may arrive in any order (as on GitHub)."""
+    sim.deliveries.wait_idle()
+    received = receiver.events(event, path)
+    order: dict[str, int] = {}
+    for n, delivery in enumerate(sim.state.deliveries):
+        order.setdefault(delivery.guid, n)
+    return sorted(received, key=lambda r: order.get(r.guid, len(order)))
 
 
 def bearer(token: str) -> dict[str, str]:

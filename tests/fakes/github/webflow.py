@@ -44,11 +44,11 @@ def _app_by_client(state: SimState, client_id: str) -> App | None:
 
 
 def redirect_allowed(app: App, redirect_uri: str) -> bool:
-    """GitHub: same scheme/host/port as a registered callback, path within it."""
-    for registered in app.callback_urls:
-        if redirect_uri == registered or redirect_uri.startswith(registered.rstrip("/") + "/"):
-            return True
-    return False
+    """A GitHub App's redirect_uri "must exactly match one of the URLs you provided as a
+    'Callback URL' in your app's settings and can't contain any additional parameters"
+    (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app).
+    Unlike OAuth apps, no sub-path, other port or extra query is accepted."""
+    return redirect_uri in app.callback_urls
 
 
 async def authorize_page(request: Request) -> Response:
@@ -165,7 +165,12 @@ async def access_token(request: Request) -> Response:
         old = state.refresh_tokens.get(params.get("refresh_token", ""))
         if old is None or old.used or old.app is not app or old.expires_at <= now:
             return _error(request, "bad_refresh_token")
-        old.used = True  # rotation: a refresh token works exactly once
+        # Rotation: the refresh token works once, and the access token issued with it ends too
+        # (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).
+        old.used = True
+        issued_with = state.user_tokens.get(old.access_token)
+        if issued_with is not None:
+            issued_with.revoked = True
         user = old.user
     elif grant == "authorization_code":
         code = state.auth_codes.get(params.get("code", ""))

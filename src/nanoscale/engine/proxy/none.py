@@ -60,10 +60,11 @@ class NoProxy:
     def ensure_config(self) -> bool:
         return False
 
-    def public_url(self, route: Route) -> str:
+    def public_url(self, route: Route) -> str | None:
+        """None for a static site this process does not serve (another process may)."""
         static = self._static.get(route.project_id)
         port = static.port if static is not None else route.upstream_port
-        return f"http://127.0.0.1:{port}"
+        return None if port is None else f"http://127.0.0.1:{port}"
 
     def healthy(self) -> bool:
         return True

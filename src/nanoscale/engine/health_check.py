@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from nanoscale.engine.build import Cancelled
-from nanoscale.errors import UserCodeError
+from nanoscale.errors import Cancelled, UserCodeError
 
 FIRST_POLL_SECONDS = 0.02  # most apps listen within a few hundred ms: look early
 MAX_POLL_SECONDS = 0.25

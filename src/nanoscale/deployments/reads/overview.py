@@ -1,5 +1,5 @@
-"""What the dashboard's overview shows: project counts by status, the latest deployments
-across the user's projects and the health of the orchestrator's parts, in one call."""
+"""What the dashboard's overview shows of deployments: project counts by status and the
+latest deployments across the user's projects (the health panel is `nanoscale.system_health`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
-from nanoscale.deployments.health import ComponentHealth, system_health
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.status import overview_counts, project_summaries
+from nanoscale.deployments.reads.status import overview_counts, project_summaries
 from nanoscale.projects.models import Project
 
 FEED_SIZE = 10
@@ -29,7 +28,6 @@ class FeedItem:
 class Overview:
     counts: dict[str, int]  # live, building, failed, stopped, total
     feed: list[FeedItem]  # newest first
-    health: list[ComponentHealth]
 
 
 def recent_deployments(
@@ -51,7 +49,4 @@ def recent_deployments(
 def overview(session: Session, *, user: User, ctx: AppContext) -> Overview:
     summaries = project_summaries(session, user=user, ctx=ctx)
     feed = recent_deployments(session, projects=[s.project for s in summaries])
-    # End this read-only transaction first: the database check opens its own connection,
-    # which on SQLite would wait for the lock this one holds.
-    session.commit()
-    return Overview(counts=overview_counts(summaries), feed=feed, health=system_health(ctx))
+    return Overview(counts=overview_counts(summaries), feed=feed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -21,15 +21,20 @@ from sqlalchemy.orm import Session, aliased
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.deployments.backends import backends_for
-from nanoscale.deployments.models import ACTIVE_STATES, Deployment
+from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.releases import current_release, hosts_for
+from nanoscale.deployments.states import ACTIVE_STATES, DeploymentState
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.projects.models import Project
 from nanoscale.projects.service import list_projects
 from nanoscale.settings import Settings
 
-ProjectStatus = Literal["live", "building", "failed", "stopped"]
-STATUSES: tuple[ProjectStatus, ...] = ("live", "building", "failed", "stopped")
+
+class ProjectStatus(StrEnum):
+    LIVE = "live"
+    BUILDING = "building"
+    FAILED = "failed"
+    STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,17 @@ class _Records:
 
     active: set[str]  # project ids with a queued or running deployment
     serving: dict[str, Deployment]  # project id -> its current release
-    last_outcome: dict[str, str]  # project id -> "live" or "failed", the newest of those
+    last_outcome: dict[str, str]  # project id -> live or failed, the newest of those
     latest: dict[str, Deployment]  # project id -> its newest deployment
 
     def status(self, project_id: str) -> ProjectStatus:
         if project_id in self.active:
-            return "building"
+            return ProjectStatus.BUILDING
         if project_id in self.serving:
-            return "live"
-        return "failed" if self.last_outcome.get(project_id) == "failed" else "stopped"
+            return ProjectStatus.LIVE
+        if self.last_outcome.get(project_id) == DeploymentState.FAILED:
+            return ProjectStatus.FAILED
+        return ProjectStatus.STOPPED
 
 
 def _newest_per_project(
@@ -90,13 +97,15 @@ def _records(session: Session, project_ids: Sequence[str]) -> _Records:
         select(Deployment)
         .where(
             Deployment.project_id.in_(project_ids),
-            Deployment.state == "live",
+            Deployment.state == DeploymentState.LIVE,
             Deployment.release_stopped_at.is_(None),
         )
         .order_by(Deployment.finished_at.desc())  # as current_release: the newest wins
     ):
         serving.setdefault(live.project_id, live)
-    outcomes = _newest_per_project(session, project_ids, ("live", "failed"))
+    outcomes = _newest_per_project(
+        session, project_ids, (DeploymentState.LIVE, DeploymentState.FAILED)
+    )
     return _Records(
         active=set(active),
         serving=serving,
@@ -121,8 +130,7 @@ def _url(
         upstream_port=None if static else live.release_port,
         static_root=None,
     )
-    url = proxy.public_url(route)
-    return None if url.endswith(":None") else url  # a static site served by another process
+    return proxy.public_url(route)
 
 
 def project_url(
@@ -160,7 +168,7 @@ def project_summaries(session: Session, *, user: User, ctx: AppContext) -> list[
 
 def overview_counts(summaries: Sequence[ProjectSummary]) -> dict[str, int]:
     """How many projects are in each status, and `total`."""
-    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = {status.value: 0 for status in ProjectStatus}
     for summary in summaries:
         counts[summary.status] += 1
     counts["total"] = len(summaries)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from nanoscale.db.base import utcnow
 from nanoscale.deployments.models import ProjectLease
-from nanoscale.deployments.sql import changed
+from nanoscale.deployments.queue.sql import changed
 
 
 def new_holder_id() -> str:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments.log_tail import FileFollower, tail_lines
-from nanoscale.deployments.pacing import IDLE, Idle
+from nanoscale.deployments.logs.file_tail import FileFollower, tail_lines
+from nanoscale.deployments.logs.pacing import IDLE, Idle
 from nanoscale.deployments.releases import current_release, project_paths
 from nanoscale.projects.models import Project
 from nanoscale.projects.service import get_project

@@ -20,8 +20,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments.models import FINAL_STATES, Deployment, DeploymentLogChunk
-from nanoscale.deployments.pacing import IDLE, Idle
+from nanoscale.deployments.logs.pacing import IDLE, Idle
+from nanoscale.deployments.models import Deployment, DeploymentLogChunk
+from nanoscale.deployments.states import FINAL_STATES
 from nanoscale.engine.git import scrub
 from nanoscale.errors import NanoScaleError
 from nanoscale.logs import get_logger

@@ -23,9 +23,12 @@ from sqlalchemy.orm import Session
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
 from nanoscale.deployments.backends import Backends, backends_for
-from nanoscale.deployments.models import RUNNING_STATES, Deployment, ProjectLease
+from nanoscale.deployments.models import Deployment, ProjectLease
+from nanoscale.deployments.queue import lease
+from nanoscale.deployments.queue.requests import supersede_older
+from nanoscale.deployments.queue.sql import changed
+from nanoscale.deployments.queue.wakeup import generation, wait_for_work, wake_workers
 from nanoscale.deployments.releases import (
     handle_of,
     project_paths,
@@ -33,17 +36,15 @@ from nanoscale.deployments.releases import (
     release_spec,
     route_of,
 )
-from nanoscale.deployments.runner import Runner
-from nanoscale.deployments.service import supersede_older
-from nanoscale.deployments.sql import changed
-from nanoscale.deployments.wakeup import generation, wait_for_work, wake_workers
+from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
+from nanoscale.deployments.worker.runner import Runner
 from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
-from nanoscale.errors import PlatformError
+from nanoscale.errors import PlatformError, Responsibility
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 
-log = get_logger("nanoscale.deployments.worker")
+log = get_logger("nanoscale.deployments.worker.loop")
 RECOVER_EVERY_SECONDS = 10.0
 COMPONENT = "deploy_worker"  # where `start_worker` registers it in the app context
 # A loop that has not looked for work for this long (and runs nothing) counts as stuck; it
@@ -128,7 +129,7 @@ class Worker:
         with session_scope(self.ctx.sessions) as session:
             rows = session.execute(
                 select(Deployment.project_id, func.min(Deployment.queued_at).label("first"))
-                .where(Deployment.state == "queued")
+                .where(Deployment.state == DeploymentState.QUEUED)
                 .group_by(Deployment.project_id)
                 .order_by("first")
             )
@@ -138,7 +139,7 @@ class Worker:
     def _claim_newest(session: Session, project_id: str) -> str | None:
         newest = session.scalar(
             select(Deployment)
-            .where(Deployment.project_id == project_id, Deployment.state == "queued")
+            .where(Deployment.project_id == project_id, Deployment.state == DeploymentState.QUEUED)
             .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
             .limit(1)
         )
@@ -148,8 +149,8 @@ class Worker:
         claimed = changed(
             session,
             update(Deployment)
-            .where(Deployment.id == newest.id, Deployment.state == "queued")
-            .values(state="fetching", fetching_at=utcnow()),
+            .where(Deployment.id == newest.id, Deployment.state == DeploymentState.QUEUED)
+            .values(state=DeploymentState.FETCHING, fetching_at=utcnow()),
         )
         return newest.id if claimed else None
 
@@ -171,7 +172,7 @@ class Worker:
                     update(Deployment)
                     .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
                     .values(
-                        state="failed",
+                        state=DeploymentState.FAILED,
                         active_sha=None,
                         finished_at=utcnow(),
                         build_pgid=None,
@@ -179,7 +180,7 @@ class Worker:
                         error_code="orchestrator_lost",
                         error_message="the orchestrator running this deployment stopped before it "
                         "finished; redeploy to try again",
-                        error_responsibility="platform",
+                        error_responsibility=Responsibility.PLATFORM,
                     )
                 )
                 lease.release(session, project_id=deployment.project_id)
@@ -221,7 +222,8 @@ class Worker:
             live = list(
                 session.scalars(
                     select(Deployment).where(
-                        Deployment.state == "live", Deployment.release_stopped_at.is_(None)
+                        Deployment.state == DeploymentState.LIVE,
+                        Deployment.release_stopped_at.is_(None),
                     )
                 )
             )

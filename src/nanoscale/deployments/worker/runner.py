@@ -8,6 +8,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,10 +16,11 @@ from nanoscale.context import AppContext
 from nanoscale.crypto import KeyRing
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
-from nanoscale.deployments import lease
 from nanoscale.deployments.credentials import project_credentials
-from nanoscale.deployments.logs import LogWriter
-from nanoscale.deployments.models import RUNNING_STATES, Deployment
+from nanoscale.deployments.logs.build_log import LogWriter
+from nanoscale.deployments.models import STATE_ENTERED_AT, Deployment
+from nanoscale.deployments.queue import lease
+from nanoscale.deployments.queue.sql import changed
 from nanoscale.deployments.releases import (
     current_release,
     handle_of,
@@ -26,15 +28,16 @@ from nanoscale.deployments.releases import (
     release_job,
     taken_ports,
 )
-from nanoscale.deployments.sql import changed
-from nanoscale.engine.build import BuildControl, Cancelled
+from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
+from nanoscale.deployments.worker.head import resolve_head
+from nanoscale.engine.build import BuildControl
 from nanoscale.engine.fetch import CommitInfo
 from nanoscale.engine.git import secrets_of
-from nanoscale.engine.pipeline import Pipeline, ProjectPaths
+from nanoscale.engine.pipeline import Pipeline, ProjectPaths, Step
 from nanoscale.engine.ports import pick_release_port
 from nanoscale.engine.runtime.base import ReleaseHandle
 from nanoscale.engine.runtime.users import Account, ensure_project_user, lookup
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import Cancelled, LeaseLost, NanoScaleError, Responsibility
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
@@ -43,21 +46,19 @@ log = get_logger("nanoscale.deployments")
 MIN_MASKED_LENGTH = 8
 
 
-class LeaseLost(NanoScaleError):
-    default_code = "lease_lost"
-    responsibility = "platform"
-
-
 @dataclass
-class Observer:
-    """The pipeline's view of the record: step boundaries, release info, cancellation."""
+class DeploymentRecorder:
+    """Writes the pipeline's progress to the deployment's record (step boundaries, the
+    fetched commit, the started release, the build's process group) and turns a cancel
+    request into `Cancelled` at the next step boundary."""
 
     sessions: sessionmaker[Session]
     deployment_id: str
     control: BuildControl
     stop_reason: list[NanoScaleError] = field(default_factory=list)
 
-    def step(self, state: str) -> None:
+    def step(self, step: Step) -> None:
+        state = DeploymentState(step.value)
         with session_scope(self.sessions) as session:
             moved = changed(
                 session,
@@ -67,7 +68,7 @@ class Observer:
                     Deployment.state.in_(RUNNING_STATES),
                     Deployment.cancel_requested.is_(False),
                 )
-                .values({"state": state, f"{state}_at": utcnow()}),
+                .values({Deployment.state: state, STATE_ENTERED_AT[state]: utcnow()}),
             )
         if not moved or self.control.cancel.is_set():
             self.control.cancel.set()
@@ -111,7 +112,7 @@ class Runner:
     pipeline: Pipeline
     holder: str
     ctx: AppContext  # credential sources need the application context
-    current: dict[str, Observer] = field(default_factory=dict)  # running deployments
+    current: dict[str, DeploymentRecorder] = field(default_factory=dict)  # running deployments
 
     def run(self, deployment_id: str) -> None:
         with session_scope(self.sessions) as session:
@@ -121,13 +122,17 @@ class Runner:
         writer = LogWriter(self.sessions, deployment_id)
         writer.start()
         control = BuildControl(log=writer.write)
-        observer = Observer(self.sessions, deployment_id, control)
-        control.on_spawn = observer.record_pgid
-        self.current[deployment_id] = observer
-        beat = _Heartbeat(self, project.id, deployment_id, observer)
+        recorder = DeploymentRecorder(self.sessions, deployment_id, control)
+        control.on_spawn = recorder.record_pgid
+        self.current[deployment_id] = recorder
+        beat = _Heartbeat(self, project.id, deployment_id, recorder)
         beat.start()
         try:
-            self._deploy(project, deployment, observer, writer)
+            # Every log line of this deployment (engine included) names it.
+            with structlog.contextvars.bound_contextvars(
+                deployment_id=deployment_id, project_id=project.id
+            ):
+                self._deploy(project, deployment, recorder, writer)
         finally:
             beat.stop()
             writer.close()
@@ -137,20 +142,32 @@ class Runner:
 
     def interrupt(self, reason: NanoScaleError) -> None:
         """Stop every running deployment (orchestrator shutdown); they end `failed`."""
-        for observer in list(self.current.values()):
-            observer.stop_reason.append(reason)
-            observer.control.cancel.set()
+        for recorder in list(self.current.values()):
+            recorder.stop_reason.append(reason)
+            recorder.control.cancel.set()
 
     def _deploy(
-        self, project: Project, deployment: Deployment, observer: Observer, writer: LogWriter
+        self,
+        project: Project,
+        deployment: Deployment,
+        recorder: DeploymentRecorder,
+        writer: LogWriter,
     ) -> None:
         paths = project_paths(self.settings, project.id)
         try:
-            job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
             credentials = project_credentials(project, ctx=self.ctx)
+            writer.add_secrets(secrets_of(credentials, project.repo_url))
+            if deployment.commit_sha is None and not resolve_head(
+                self.sessions,
+                deployment=deployment,
+                project=project,
+                credentials=credentials,
+                log=recorder.control.log,
+            ):
+                return  # superseded by a deployment of the same commit
+            job = release_job(project, deployment, settings=self.settings, keyring=self.keyring)
             # Env values are masked only when long enough to be secrets ("1" would mask every 1).
-            env_secrets = [v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH]
-            writer.add_secrets([*secrets_of(credentials, project.repo_url), *env_secrets])
+            writer.add_secrets([v for v in job.env.values() if len(v) >= MIN_MASKED_LENGTH])
             run_as = _project_account(project, paths)
             with session_scope(self.sessions) as session:
                 previous = current_release(session, project.id)
@@ -165,10 +182,10 @@ class Runner:
                 credentials=credentials,
                 run_as=run_as,
                 port=port,
-                observer=observer,
+                progress=recorder,
             )
         except Exception as exc:  # every failure is recorded; nothing escapes the worker
-            self._fail(deployment.id, observer, writer.scrub_error(exc), paths)
+            self._fail(deployment.id, recorder, writer.scrub_error(exc), paths)
             return
         self._go_live(deployment.id, handle)
         if previous is not None and previous.id != deployment.id:
@@ -196,7 +213,7 @@ class Runner:
                 update(Deployment)
                 .where(Deployment.id == deployment_id)
                 .values(
-                    state="live",
+                    state=DeploymentState.LIVE,
                     active_sha=None,
                     finished_at=now,
                     build_pgid=None,
@@ -204,31 +221,31 @@ class Runner:
                     release_ref=handle.ref,
                 )
             )
-        log.info("deploy.live", deployment_id=deployment_id)
+        log.info("deploy.live")
 
     def _fail(
-        self, deployment_id: str, observer: Observer, exc: Exception, paths: ProjectPaths
+        self, deployment_id: str, recorder: DeploymentRecorder, exc: Exception, paths: ProjectPaths
     ) -> None:
-        if observer.stop_reason:
-            exc = observer.stop_reason[0]
+        if recorder.stop_reason:
+            exc = recorder.stop_reason[0]
         if isinstance(exc, Cancelled):
-            values = {"state": "cancelled"}
+            values: dict[str, str] = {"state": DeploymentState.CANCELLED}
         elif isinstance(exc, NanoScaleError):
             values = {
-                "state": "failed",
+                "state": DeploymentState.FAILED,
                 "error_code": exc.code,
                 "error_message": exc.message,
                 "error_responsibility": exc.responsibility,
             }
         else:
-            log.exception("deploy.internal_error", deployment_id=deployment_id)
+            log.exception("deploy.internal_error")
             values = {
-                "state": "failed",
+                "state": DeploymentState.FAILED,
                 "error_code": "internal_error",
                 "error_message": f"internal error ({type(exc).__name__}); see the server log",
-                "error_responsibility": "platform",
+                "error_responsibility": Responsibility.PLATFORM,
             }
-        observer.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
+        recorder.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
         shutil.rmtree(paths.release(deployment_id), ignore_errors=True)
         with session_scope(self.sessions) as session:
             session.execute(
@@ -242,12 +259,7 @@ class Runner:
                     release_stopped_at=utcnow(),
                 )
             )
-        log.info(
-            "deploy.finished",
-            deployment_id=deployment_id,
-            state=values["state"],
-            error_code=values.get("error_code"),
-        )
+        log.info("deploy.finished", state=values["state"], error_code=values.get("error_code"))
 
 
 def _project_account(project: Project, paths: ProjectPaths) -> Account | None:
@@ -267,12 +279,12 @@ class _Heartbeat:
     """Renews the lease and watches for cancel requests while a deployment runs."""
 
     def __init__(
-        self, runner: Runner, project_id: str, deployment_id: str, observer: Observer
+        self, runner: Runner, project_id: str, deployment_id: str, recorder: DeploymentRecorder
     ) -> None:
         self._runner = runner
         self._project_id = project_id
         self._deployment_id = deployment_id
-        self._observer = observer
+        self._recorder = recorder
         self._stop = threading.Event()
         self._interval = min(1.0, runner.settings.lease_seconds / 3)
         self._thread = threading.Thread(target=self._loop, name="ns-heartbeat", daemon=True)
@@ -285,7 +297,7 @@ class _Heartbeat:
         self._thread.join()
 
     def _loop(self) -> None:
-        control = self._observer.control
+        control = self._recorder.control
         while not self._stop.wait(self._interval):
             try:
                 self._beat(control)
@@ -303,7 +315,7 @@ class _Heartbeat:
             deployment = session.get(Deployment, self._deployment_id)
             cancelled = deployment is None or deployment.cancel_requested
         if not held:
-            self._observer.stop_reason.append(
+            self._recorder.stop_reason.append(
                 LeaseLost("the orchestrator lost this project's lease; the deployment stopped")
             )
         if (cancelled or not held) and not control.cancel.is_set():

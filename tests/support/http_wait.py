@@ -1,23 +1,10 @@
-"""Readiness probes for a freshly started release (loopback only)."""
+"""Waiting for a test's own HTTP server or release to answer (loopback only)."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import httpx
-
-
-def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 30.0) -> bool:
-    """True once something accepts TCP connections on the port, False after the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=1.0):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def wait_for_http(port: int, *, path: str = "/", timeout: float = 30.0) -> bool:
