@@ -16,12 +16,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.github_bench_world import bench_world
+from bench.github_bench_world import BenchWorld, bench_world
 from nanoscale.db.engine import session_scope
 from nanoscale.github.service import search_cache
 from nanoscale.github.sync import sync_repositories
+from nanoscale.github.user_tokens import user_access_token
 
 SEARCHES = 300
+
+
+def _core_used(w: BenchWorld) -> int:
+    """The user token's spent primary rate limit (GET /rate_limit itself is free)."""
+    token = user_access_token(w.ctx, user_id=w.user.id)
+    answer = w.gateway.request("GET", "/rate_limit", auth=f"Bearer {token}", rate_key="user")
+    w.gateway.calls -= 1  # not part of the figures
+    return int(answer.json()["resources"]["core"]["used"])
 
 
 def main(repos: int) -> None:
@@ -31,6 +40,7 @@ def main(repos: int) -> None:
         installation_id = w.installation.id
         rounds = []
         for label in ("first sync", "re-sync (unchanged)"):
+            budget = _core_used(w)
             calls = w.gateway.calls
             started = time.perf_counter()
             with session_scope(w.ctx.sessions) as db:
@@ -38,8 +48,10 @@ def main(repos: int) -> None:
                                            installation_id=installation_id)  # fmt: skip
             elapsed = time.perf_counter() - started
             rounds.append(elapsed)
+            spent = _core_used(w) - budget
             print(f"{label:22s} {w.gateway.calls - calls:4d} API calls  {elapsed * 1000:8.0f} ms"
-                  f"  repositories={result.repositories} changed={result.changed}")  # fmt: skip
+                  f"  rate-limit points {spent:3d}  repositories={result.repositories}"
+                  f" changed={result.changed}")  # fmt: skip
         rng = random.Random(7)
         queries = [None, *(f"repo-{rng.randrange(repos):05d}"[: rng.randrange(6, 11)]
                            for _ in range(SEARCHES - 1))]  # fmt: skip

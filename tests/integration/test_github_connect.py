@@ -236,3 +236,22 @@ def test_start_refuses_without_configuration(
         assert started.status_code == 404
         assert started.json()["error"]["code"] == "github_not_configured"
     ctx.close()
+
+
+def test_resync_of_an_unchanged_installation_is_conditional(gh: GitHubHarness) -> None:
+    alice = gh.person("alice")
+    gh.connect(alice, "octo-alice")
+    installation_id, _ = gh.install(alice, "octo-alice", gh.world.alice)
+    _repos(gh, alice, installation_id)  # first listing fills the cache
+    synced = alice.client.post(
+        "/api/integrations/github/repos/sync",
+        json={"installation_id": installation_id}, headers=alice.headers,
+    )  # fmt: skip
+    assert synced.json() == {"installation_id": installation_id, "repositories": 2,
+                             "changed": False}  # fmt: skip
+    gh.sim.add_repo(gh.world.alice, "fresh", private=True)
+    synced = alice.client.post(
+        "/api/integrations/github/repos/sync",
+        json={"installation_id": installation_id}, headers=alice.headers,
+    )  # fmt: skip
+    assert synced.json()["changed"] is True and synced.json()["repositories"] == 3

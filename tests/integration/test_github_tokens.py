@@ -13,6 +13,7 @@ from nanoscale.accounts.models import AuditEvent, User
 from nanoscale.db.engine import session_scope
 from nanoscale.github import models as m
 from nanoscale.github.installations import fetch_user_installations
+from nanoscale.github.sealed import unseal
 from nanoscale.settings import Settings
 from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
@@ -89,17 +90,24 @@ def test_concurrent_requests_refresh_once_and_burn_no_token(gh: GitHubHarness) -
     assert _used_refresh_tokens(gh.sim) == 2
 
 
+def _alice_token(gh: GitHubHarness) -> str:
+    with session_scope(gh.ctx.sessions) as db:
+        link = db.scalars(select(m.GitHubUserLink)).one()
+        return unseal(gh.ctx.keyring, m.ACCESS_TOKEN_CONTEXT, link.id, link.access_token_encrypted)
+
+
 def test_revoked_grant_marks_the_link_reconnect_needed_until_reconnected(
     gh: GitHubHarness,
 ) -> None:
     _connected_alice(gh)
     alice = gh.person("alice")
-    # The user revokes NanoScale on GitHub: its tokens stop working, refresh included.
-    state = gh.sim.state
-    for token in [t for t, v in state.user_tokens.items() if v.user is gh.world.alice]:
-        del state.user_tokens[token]
-    for refresh in state.refresh_tokens.values():
-        refresh.used = True
+    # The grant is revoked on GitHub (as the user's "Revoke" button does): tokens stop working.
+    app = gh.world.app
+    revoked = gh.sim_web().request(
+        "DELETE", f"/api/v3/applications/{app.client_id}/grant",
+        auth=(app.client_id, app.client_secret), json={"access_token": _alice_token(gh)},
+    )  # fmt: skip
+    assert revoked.status_code == 204, revoked.text
 
     refused = alice.client.get("/api/integrations/github/installations")
     assert refused.status_code == 409
@@ -115,12 +123,16 @@ def test_revoked_grant_marks_the_link_reconnect_needed_until_reconnected(
     assert alice.client.get("/api/integrations/github/installations").status_code == 200
 
 
-def test_disconnect_forgets_tokens_and_access(gh: GitHubHarness) -> None:
+def test_disconnect_revokes_the_grant_and_forgets_tokens_and_access(gh: GitHubHarness) -> None:
     _connected_alice(gh)
     alice = gh.person("alice")
+    token = _alice_token(gh)
     response = alice.client.post("/api/integrations/github/disconnect", headers=alice.headers)
     assert response.status_code == 200, response.text
-    assert response.json()["disconnected"] is True
+    assert response.json() == {"disconnected": True, "revoked_at_github": True}
+    # GitHub forgot the grant: the token NanoScale held no longer works there.
+    user = gh.sim_web().get("/api/v3/user", headers={"Authorization": f"Bearer {token}"})
+    assert user.status_code == 401
     with session_scope(gh.ctx.sessions) as db:
         assert db.query(m.GitHubUserLink).count() == 0
         assert db.query(m.GitHubInstallationAccess).count() == 0
