@@ -18,6 +18,7 @@ from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker.loop import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
 from nanoscale.github.credentials import register_github_credentials
+from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
 from nanoscale.logs import get_logger
@@ -96,7 +97,11 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     install_dashboard(app)
     # The last added runs first: bind the request id, log every request, refuse foreign
     # hosts, then limit bodies.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        own_limit_paths=frozenset({f"/api{WEBHOOK_PATH}"}),  # GitHub's 25 MB cap applies there
+    )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(RequestContextMiddleware)

@@ -35,6 +35,7 @@ from tests.support.api import ADMIN, create_user, login, setup_admin
 PUBLIC = "http://testserver"
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 PASSWORD = "correct horse battery"
+WEBHOOK_SECRET = "webhook-secret-for-tests"
 
 
 def python_app_files(version: str = "v1") -> dict[str, str | bytes | None]:
@@ -77,7 +78,7 @@ def github_overrides(sim: GitHubSimulator, served: ServedSimulator, app: App) ->
         "github_app_client_id": app.client_id,
         "github_app_client_secret": app.client_secret,
         "github_app_private_key_path": sim.private_key_file(app),
-        "github_webhook_secret": "webhook-secret-for-tests",
+        "github_webhook_secret": WEBHOOK_SECRET,
         "public_base_url": PUBLIC,
         "github_url": served.base_url,
         "github_api_url": f"{served.base_url}/api/v3",
@@ -182,6 +183,20 @@ class GitHubHarness:
         response = person.client.get(f"{setup.path}?{setup.query}")
         assert response.status_code == 303, response.text
         return installation_id, query_of(response.headers["location"])
+
+    def deliver_to_nanoscale(self) -> None:
+        """The simulator's webhook deliveries reach this NanoScale (App and repository hooks)."""
+        receiver = self._client()
+        self.world.app.webhook_url = f"{PUBLIC}/api/integrations/github/webhook"
+        self.world.app.webhook_secret = WEBHOOK_SECRET
+
+        def _post(
+            url: str, headers: dict[str, str], body: bytes
+        ) -> tuple[int, dict[str, str], str]:
+            answer = receiver.post(urlsplit(url).path, content=body, headers=headers)
+            return answer.status_code, dict(answer.headers), answer.text
+
+        self.sim.deliverer.transport = _post
 
     def sim_web(self) -> httpx.Client:
         if self._web is None:

@@ -15,6 +15,7 @@ from nanoscale.api import (
     users,
 )
 from nanoscale.api.deps import reject_control_characters
+from nanoscale.github.webhooks import endpoint as github_webhook_endpoint
 
 router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
 router.include_router(health_endpoint.router)
@@ -25,3 +26,4 @@ router.include_router(projects.router)
 router.include_router(deployments.router)
 router.include_router(release_logs.router)
 router.include_router(github.router)
+router.include_router(github_webhook_endpoint.router)

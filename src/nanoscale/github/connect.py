@@ -22,6 +22,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import new_id, utcnow
+from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import Conflict, Forbidden, InvalidInput
 from nanoscale.github import models as m
 from nanoscale.github.gateway import OAuthError
@@ -119,7 +120,7 @@ def callback(
         raise InvalidInput("the GitHub sign-in state is missing; start again",
                            code="github_state_invalid")  # fmt: skip
     verifier = consume_state(db, ctx=ctx, user=user, session_id=session_id, state=state)
-    db.commit()  # the state is burned whatever happens next
+    end_transaction(db)  # the state is burned whatever happens next
     if error:
         code_name = "github_access_denied" if error == "access_denied" else "github_oauth_error"
         raise Forbidden("GitHub sign-in was cancelled", code=code_name)

@@ -14,6 +14,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import NotFound
 from nanoscale.github import models as m
 from nanoscale.github.runtime import gateway_for
@@ -43,7 +44,7 @@ def refresh_installations(
 
     Like every entry point here, it commits the caller's session first: no database
     transaction (on SQLite: no write lock) is held while GitHub answers."""
-    db.commit()
+    end_transaction(db)
     listed = fetch_user_installations(ctx, user_id=user.id)
     with session_scope(ctx.sessions) as own:
         ids = [_upsert_installation(own, item) for item in listed]

@@ -170,15 +170,19 @@ class ProjectGitHubLink(Base):
     full_name: Mapped[str] = mapped_column(String(511))
     default_branch: Mapped[str] = mapped_column(String(255))
     selected_branch: Mapped[str] = mapped_column(String(255))
-    webhook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     webhook_secret_encrypted: Mapped[str] = mapped_column(Text)
+    webhook_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class GitHubWebhookDelivery(Base):
-    """One row per (delivery GUID, hook): GitHub gives every hook of one event the same GUID."""
+    """One row per (delivery GUID, hook): GitHub gives every hook of one event the same GUID.
+
+    `handled` is set only once processing finished, so GitHub's Redeliver of a delivery whose
+    processing failed is processed again, and of one that succeeded is a no-op."""
 
     __tablename__ = "github_webhook_deliveries"
     __table_args__ = (UniqueConstraint("delivery_id", "hook_id"),)
@@ -186,11 +190,17 @@ class GitHubWebhookDelivery(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     delivery_id: Mapped[str] = mapped_column(String(64))
     hook_id: Mapped[int] = mapped_column(BigInteger, default=0)  # 0: header absent
+    source: Mapped[str] = mapped_column(String(16))  # app | repository
     event_type: Mapped[str] = mapped_column(String(64))
-    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    head_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    before_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    head_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)  # `after`
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    deployment_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status_code: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import new_id
 from nanoscale.db.engine import session_scope
+from nanoscale.db.transactions import outside_transaction
 from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.service import request_deployment
 from nanoscale.deployments.states import Trigger
@@ -27,6 +28,7 @@ from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
 from nanoscale.github.errors import GitHubAccessLost
 from nanoscale.github.gateway import GitHubGateway
+from nanoscale.github.hooks import ensure_repository_hook
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import seal
 from nanoscale.github.sync import sync_repositories
@@ -73,6 +75,8 @@ def create_and_deploy(
         db, project=project, commit_sha=sha, ref=branch, trigger=Trigger.CREATE,
         correlation={"user_id": owner.id},
     )  # fmt: skip
+    with outside_transaction(db):  # the project is whole; the hook needs GitHub
+        ensure_repository_hook(ctx, project_id=project.id)
     return project, deployment
 
 

@@ -17,6 +17,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
+from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.github import models as m
 from nanoscale.github.installations import require_installation_access, revoke_access
@@ -150,7 +151,7 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
 def disconnect(db: Session, *, ctx: AppContext, user: User, ip: str | None) -> dict[str, Any]:
     """Revoke the grant at GitHub (best effort), delete the tokens and the user's access rows,
     deactivate the user's project links. Deployed projects keep serving."""
-    db.commit()
+    end_transaction(db)
     with session_scope(ctx.sessions) as own:
         link = own.scalar(select(m.GitHubUserLink).where(m.GitHubUserLink.local_user_id == user.id))
         if link is None:

@@ -14,6 +14,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.db.transactions import end_transaction
 from nanoscale.github import models as m
 from nanoscale.github.installations import require_installation_access
 from nanoscale.github.runtime import gateway_for
@@ -35,7 +36,7 @@ def sync_repositories(
 ) -> SyncResult:
     """Refresh this user's cached repositories of one installation (access checked first).
     Commits the caller's session first: nothing is locked while GitHub answers."""
-    db.commit()
+    end_transaction(db)
     if check_access:
         require_installation_access(db, ctx=ctx, user=user, installation_id=installation_id)
     gateway = gateway_for(ctx)
@@ -83,7 +84,7 @@ def sync_repositories(
 
 def ensure_synced(db: Session, *, ctx: AppContext, user: User, installation_id: int) -> None:
     """The first listing of an installation fills the cache (access was just checked)."""
-    db.commit()
+    end_transaction(db)
     with session_scope(ctx.sessions) as own:
         done = _sync_row(own, user.id, installation_id) is not None
     if not done:
