@@ -224,3 +224,28 @@ def test_failed_signature_floods_are_rate_limited(gh: GitHubHarness) -> None:
     body = b"{}"
     codes = [_post(gh, body, _app_headers(body, secret="forged")).status_code for _ in range(40)]
     assert codes[0] == 401 and codes[-1] == 429
+
+
+def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hook(
+    gh: GitHubHarness,
+) -> None:
+    alice, project = _project(gh)
+    gh.sim.create_branch(gh.world.app_repo, "other", from_ref="main")
+    sha = gh.sim.commit(gh.world.app_repo, "main", {"version.txt": "v3\n"})
+    gh.sim.deliverer.wait_idle()
+    listed = alice.client.get("/api/integrations/github/deliveries",
+                              params={"project_id": project["id"]})  # fmt: skip
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["deliveries"]
+    assert any(r["outcome"] == "deployed" and r["after"] == sha for r in rows)
+    assert any(r["reason"] and "not selected" in r["reason"] for r in rows)
+    bob = gh.person("bob")
+    foreign = bob.client.get("/api/integrations/github/deliveries",
+                             params={"project_id": project["id"]})  # fmt: skip
+    assert foreign.status_code == 404
+
+    deleted = alice.client.delete(f"/api/projects/{project['id']}", headers=alice.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert gh.world.app_repo.hooks == {}
+    with session_scope(gh.ctx.sessions) as db:
+        assert db.query(m.ProjectGitHubLink).count() == 0

@@ -131,3 +131,14 @@ def sync_repos(body: SyncIn, user: CurrentUser, db: DbSession, ctx: Context) -> 
     result = sync.sync_repositories(db, ctx=ctx, user=user, installation_id=body.installation_id)
     return {"installation_id": result.installation_id, "repositories": result.repositories,
             "changed": result.changed}  # fmt: skip
+
+
+@router.get("/deliveries")
+def list_deliveries(
+    user: CurrentUser,
+    db: DbSession,
+    project_id: Annotated[str, Query(max_length=32)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    rows = service.list_deliveries(db, user=user, project_id=project_id, limit=limit)
+    return {"deliveries": rows}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
 from nanoscale.deployments.reads.status import project_state, project_summaries
-from nanoscale.deployments.service import create_and_deploy_project, delete_project_and_teardown
+from nanoscale.deployments.service import create_and_deploy_project
 from nanoscale.github import projects as github_projects
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
@@ -114,4 +114,4 @@ def update_project(
 def delete_project(
     project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:
-    delete_project_and_teardown(db, ctx=ctx, user=user, project_id=project_id, ip=ip)
+    github_projects.delete_project(db, ctx=ctx, user=user, project_id=project_id, ip=ip)

@@ -107,3 +107,29 @@ def _save(
                 link.webhook_id = hook_id
                 link.webhook_secret_encrypted = seal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT,
                                                      link.id, secret)  # fmt: skip
+
+
+def release_repository_hook(ctx: AppContext, *, installation_id: int, repo_id: int,
+                            full_name: str, hook_id: int) -> None:  # fmt: skip
+    """After a project's deletion: delete the repository's hook if no other project uses it.
+    Best effort (the hook's deliveries are ignored anyway once nothing is linked)."""
+    with session_scope(ctx.sessions) as db:
+        still_used = db.scalar(
+            select(m.ProjectGitHubLink.id).where(m.ProjectGitHubLink.repo_id == repo_id)
+        )
+    if still_used is not None:
+        return
+    gateway = gateway_for(ctx)
+    try:
+        token = gateway.installation_token(
+            installation_id, repo_ids=[repo_id], permissions=HOOK_PERMISSIONS
+        )
+        gateway.request("DELETE", f"/repos/{full_name}/hooks/{hook_id}", auth=f"Bearer {token}",
+                        rate_key="installation")  # fmt: skip
+    except NanoScaleError as exc:
+        log.warning("github.hook.delete_failed", repo_id=repo_id, error=exc.code)
+        return
+    with session_scope(ctx.sessions) as db:
+        audit.record(db, action="github.hook.deleted", actor=None, ip=None,
+                     target=f"github_repository:{repo_id}", details={"hook_id": hook_id},
+                     actor_label="nanoscale")  # fmt: skip

@@ -21,14 +21,14 @@ from nanoscale.db.base import new_id
 from nanoscale.db.engine import session_scope
 from nanoscale.db.transactions import outside_transaction
 from nanoscale.deployments.models import Deployment
-from nanoscale.deployments.service import request_deployment
+from nanoscale.deployments.service import delete_project_and_teardown, request_deployment
 from nanoscale.deployments.states import Trigger
 from nanoscale.errors import InvalidInput, NotFound, PlatformError
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
 from nanoscale.github.errors import GitHubAccessLost
 from nanoscale.github.gateway import GitHubGateway
-from nanoscale.github.hooks import ensure_repository_hook
+from nanoscale.github.hooks import ensure_repository_hook, release_repository_hook
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import seal
 from nanoscale.github.sync import sync_repositories
@@ -185,3 +185,25 @@ def _link(
     )
     db.flush()
     log.info("github.project_created", project_id=project.id, repo_id=source.repo_id)
+
+
+def delete_project(
+    db: Session, *, ctx: AppContext, user: User, project_id: str, ip: str | None
+) -> None:
+    """Delete a project (any source); a GitHub project's repository hook goes with the last
+    project that used it."""
+    link = db.scalar(
+        select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.project_id == project_id)
+    )
+    hook = (
+        (link.installation_id, link.repo_id, link.full_name, link.webhook_id)
+        if link is not None and link.webhook_id is not None
+        else None
+    )
+    delete_project_and_teardown(db, ctx=ctx, user=user, project_id=project_id, ip=ip)
+    if hook is None or not ctx.settings.github_configured:
+        return
+    installation_id, repo_id, full_name, hook_id = hook
+    with outside_transaction(db):
+        release_repository_hook(ctx, installation_id=installation_id, repo_id=repo_id,
+                                full_name=full_name, hook_id=hook_id)  # fmt: skip

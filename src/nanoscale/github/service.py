@@ -26,6 +26,7 @@ from nanoscale.github.sealed import unseal
 from nanoscale.github.sync import ensure_synced
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
+from nanoscale.projects.service import get_project
 
 log = get_logger("nanoscale.github.service")
 MAX_QUERY = 100
@@ -185,3 +186,37 @@ def disconnect(db: Session, *, ctx: AppContext, user: User, ip: str | None) -> d
         )  # fmt: skip
     log.info("github.disconnected", user_id=user.id, revoked_at_github=revoked)
     return {"disconnected": True, "revoked_at_github": revoked}
+
+
+def list_deliveries(
+    db: Session, *, user: User, project_id: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Deliveries about the project's repository, newest first: why a push did (not) deploy."""
+    project = get_project(db, user=user, project_id=project_id)  # 404 unless visible
+    repo_id = project.source_repo_id
+    if repo_id is None:
+        return []
+    rows = db.scalars(
+        select(m.GitHubWebhookDelivery)
+        .where(m.GitHubWebhookDelivery.repo_id == repo_id)
+        .order_by(m.GitHubWebhookDelivery.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "delivery_id": r.delivery_id,
+            "hook_id": r.hook_id,
+            "source": r.source,
+            "event": r.event_type,
+            "action": r.action,
+            "ref": r.ref,
+            "before": r.before_sha,
+            "after": r.head_commit,
+            "outcome": r.outcome,
+            "reason": r.reason,
+            "deployment_ids": r.deployment_ids,
+            "status_code": r.status_code,
+            "received_at": r.created_at,
+        }
+        for r in rows
+    ]
