@@ -249,3 +249,34 @@ def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hoo
     assert gh.world.app_repo.hooks == {}
     with session_scope(gh.ctx.sessions) as db:
         assert db.query(m.ProjectGitHubLink).count() == 0
+
+
+def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHubHarness) -> None:
+    alice, project = _project(gh)
+    repo = gh.world.app_repo
+    gh.sim.rename_repo(repo, "shop-app")
+    gh.sim.deliverer.wait_idle()
+    refreshed = alice.client.get(f"/api/projects/{project['id']}").json()
+    assert refreshed["repo_url"].endswith("/octo-alice/shop-app.git")
+    sha = gh.sim.commit(repo, "main", {"version.txt": "v4\n"})
+    gh.sim.deliverer.wait_idle()
+    pushed = [d for d in _deployments(gh, project["id"]) if d.trigger == "push"]
+    assert [d.commit_sha for d in pushed] == [sha]
+
+    # The repository leaves the installation: the link goes inactive, pushes are ignored.
+    gh.sim.set_installation_repos(gh.sim.state.installations[_installation(gh)], [gh.world.site])
+    gh.sim.deliverer.wait_idle()
+    with session_scope(gh.ctx.sessions) as db:
+        assert db.scalars(select(m.ProjectGitHubLink.active)).one() is False
+
+    # The user revokes NanoScale on GitHub: the App is told, the link goes.
+    payload = {"action": "revoked", "sender": {"id": gh.world.alice.id, "login": "octo-alice"}}
+    body = json.dumps(payload).encode()
+    headers = _app_headers(body) | {"X-GitHub-Event": "github_app_authorization"}
+    assert _post(gh, body, headers).json()["outcome"] == "updated"
+    assert alice.client.get("/api/integrations/github/status").json()["connected"] is False
+
+
+def _installation(gh: GitHubHarness) -> int:
+    with session_scope(gh.ctx.sessions) as db:
+        return db.scalars(select(m.ProjectGitHubLink.installation_id)).one()

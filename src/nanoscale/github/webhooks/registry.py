@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nanoscale.context import AppContext
-from nanoscale.github.webhooks import push
+from nanoscale.github.webhooks import (
+    github_app_authorization,
+    installation,
+    installation_repositories,
+    push,
+    repository,
+)
 from nanoscale.github.webhooks.deliveries import Outcome
 
 Handler = Callable[..., Outcome]
@@ -21,4 +27,11 @@ def _ping(
     return Outcome(200, "pong")
 
 
-HANDLERS: dict[str, Handler] = {"push": push.handle, "ping": _ping}
+HANDLERS: dict[str, Handler] = {
+    "push": push.handle,
+    "ping": _ping,
+    "repository": repository.handle,
+    "installation": installation.handle,
+    "installation_repositories": installation_repositories.handle,
+    "github_app_authorization": github_app_authorization.handle,
+}
