@@ -31,6 +31,8 @@ from nanoscale.errors import (
     is_api_path,
 )
 from nanoscale.forwarded import ForwardedHeadersMiddleware
+from nanoscale.github.credentials import register_github_credentials
+from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
     SECURITY_HEADERS,
@@ -112,6 +114,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
     ctx = context or build_context(settings)
+    register_github_credentials()  # the deploy engine's `github` credential source
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -139,7 +142,11 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     # The last added runs first: the real client address (from a proven proxy only), security
     # headers on everything, bind the request id, log every request, refuse foreign hosts,
     # then limit bodies.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        own_limit_paths=frozenset({f"/api{WEBHOOK_PATH}"}),  # GitHub's 25 MB cap applies there
+    )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(RequestContextMiddleware)

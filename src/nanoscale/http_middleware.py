@@ -41,12 +41,15 @@ class BodyLimitMiddleware:
     an error raised from inside `receive()` would be swallowed by the framework's body
     parsing and turned into a 400. API paths get the JSON error, pages a small HTML one."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, own_limit_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.own_limit_paths = own_limit_paths  # endpoints that enforce their own (GitHub's)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.own_limit_paths:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")

@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     tenant_memory_mb: int = Field(default=2048, ge=32)
     tenant_max_processes: int = Field(default=1024, ge=16)
     tenant_cpu_percent: int = Field(default=200, ge=10)  # of one core
+    # GitHub App integration (docs/github.md): all of these or none of them.
+    github_app_id: int | None = Field(default=None, ge=1)
+    github_app_client_id: str | None = None
+    github_app_client_secret: SecretStr | None = None
+    github_app_private_key_path: Path | None = None
+    github_app_private_key: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    # github.com by default; GitHub Enterprise Server (and the test simulator) by URL.
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
 
     @classmethod
     def settings_customise_sources(
@@ -187,6 +197,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://deploy.example.com")
         return value.rstrip("/")
 
+    @field_validator("github_url", "github_api_url")
+    @classmethod
+    def _check_github_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+            raise ValueError("must be an absolute http(s) URL such as https://github.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _github_app(self) -> Settings:
+        check_github_app(self)
+        return self
+
     @model_validator(mode="after")
     def _port_range(self) -> Settings:
         if self.port_range_start > self.port_range_end:
@@ -222,6 +245,27 @@ class Settings(BaseSettings):
                 "(generate one with `nanoscale keys generate`)"
             )
         return self
+
+    @property
+    def github_configured(self) -> bool:
+        return self.github_app_id is not None
+
+    def github_private_key_pem(self) -> bytes:
+        """The App's private key (validated at startup); only the gateway calls this."""
+        if self.github_app_private_key is not None:
+            return self.github_app_private_key.get_secret_value().encode()
+        if self.github_app_private_key_path is None:
+            raise ConfigError("the GitHub App is not configured")
+        return self.github_app_private_key_path.read_bytes()
+
+    @property
+    def effective_git_hosts(self) -> list[str]:
+        """Allowed git hosts, plus the configured GitHub's own host (clones from it just work)."""
+        hosts = list(self.git_allowed_hosts)
+        if self.github_configured:
+            parts = urlsplit(self.github_url)
+            hosts.append(_host_port(parts).lower())  # host:port when the URL names a port
+        return hosts
 
     @property
     def is_production(self) -> bool:
@@ -264,19 +308,82 @@ class Settings(BaseSettings):
         host = (parts.hostname or "").lower()
         if parts.username or parts.password:
             return False  # credentials never travel inside URLs
+        allowed = self.effective_git_hosts
         if parts.scheme == "https":
-            return host in self.git_allowed_hosts
+            return host in allowed
         if parts.scheme == "http":
             return (
                 not self.is_production
                 and is_loopback_host(host)
-                and (host in self.git_allowed_hosts or _host_port(parts) in self.git_allowed_hosts)
+                and (host in allowed or _host_port(parts) in allowed)
             )
         return False
 
 
 def _host_port(parts: Any) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+GITHUB_REQUIRED = (
+    "github_app_id",
+    "github_app_client_id",
+    "github_app_client_secret",
+    "github_webhook_secret",
+    "public_base_url",
+)
+GITHUB_TRIGGERS = (*GITHUB_REQUIRED[:-1], "github_app_private_key_path", "github_app_private_key")
+
+
+def check_github_app(settings: Settings) -> None:
+    """All or nothing: a partial GitHub App configuration names every missing variable."""
+    present = [name for name in GITHUB_TRIGGERS if getattr(settings, name) is not None]
+    if not present:
+        return
+    missing = [f"{ENV_PREFIX}{n.upper()}" for n in GITHUB_REQUIRED if getattr(settings, n) is None]
+    has_path = settings.github_app_private_key_path is not None
+    has_inline = settings.github_app_private_key is not None
+    if has_path and has_inline:
+        raise ValueError(
+            "set only one of NANOSCALE_GITHUB_APP_PRIVATE_KEY_PATH and "
+            "NANOSCALE_GITHUB_APP_PRIVATE_KEY"
+        )
+    if not (has_path or has_inline):
+        missing.append(
+            f"{ENV_PREFIX}GITHUB_APP_PRIVATE_KEY_PATH (or {ENV_PREFIX}GITHUB_APP_PRIVATE_KEY)"
+        )
+    if missing:
+        raise ValueError(
+            "the GitHub App integration is partly configured; missing: " + ", ".join(missing)
+        )
+    _check_private_key(settings)
+
+
+def _check_private_key(settings: Settings) -> None:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    path = settings.github_app_private_key_path
+    if path is not None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise ValueError(
+                f"NANOSCALE_GITHUB_APP_PRIVATE_KEY_PATH: {path} cannot be read"
+            ) from None
+        if mode & 0o007:
+            raise ValueError(
+                f"NANOSCALE_GITHUB_APP_PRIVATE_KEY_PATH: {path} is readable by other users; "
+                "chmod 600 it"
+            )
+    try:
+        key = load_pem_private_key(settings.github_private_key_pem(), password=None)
+    except (ValueError, TypeError, OSError):
+        key = None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError(
+            "the GitHub App private key is not an RSA private key in PEM format "
+            "(download it from the App's settings page)"
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

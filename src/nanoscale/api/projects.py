@@ -12,7 +12,8 @@ from nanoscale.api.contract import errors
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
 from nanoscale.deployments.reads.status import project_state, project_summaries
-from nanoscale.deployments.service import create_and_deploy_project, delete_project_and_teardown
+from nanoscale.deployments.service import create_and_deploy_project
+from nanoscale.github import projects as github_projects
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
@@ -82,7 +83,8 @@ def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | No
 def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> ProjectCreated:
-    project, deployment = create_and_deploy_project(db, ctx=ctx, owner=user, data=body, ip=ip)
+    create = github_projects.create_and_deploy if body.github_source else create_and_deploy_project
+    project, deployment = create(db, ctx=ctx, owner=user, data=body, ip=ip)
     out = project_out(project, db=db, ctx=ctx)
     return ProjectCreated(**out.model_dump(), deployment_id=deployment.id)
 
@@ -120,4 +122,4 @@ def update_project(
 def delete_project(
     project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:
-    delete_project_and_teardown(db, ctx=ctx, user=user, project_id=project_id, ip=ip)
+    github_projects.delete_project(db, ctx=ctx, user=user, project_id=project_id, ip=ip)

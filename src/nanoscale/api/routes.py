@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from nanoscale.api import (
     auth,
     deployments,
+    github,
     health_endpoint,
     projects,
     release_logs,
@@ -14,6 +15,7 @@ from nanoscale.api import (
     users,
 )
 from nanoscale.api.deps import reject_control_characters
+from nanoscale.github.webhooks import endpoint as github_webhook_endpoint
 
 router = APIRouter(prefix="/api", dependencies=[Depends(reject_control_characters)])
 router.include_router(health_endpoint.router)
@@ -23,3 +25,5 @@ router.include_router(tokens.router)
 router.include_router(projects.router)
 router.include_router(deployments.router)
 router.include_router(release_logs.router)
+router.include_router(github.router)
+router.include_router(github_webhook_endpoint.router)

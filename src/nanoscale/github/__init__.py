@@ -1,1 +1,1 @@
-"""GitHub App integration (client gateway, connect flow, installations, repositories, webhooks)."""
+"""The GitHub App integration: connect, installations and repositories, deploy credentials."""

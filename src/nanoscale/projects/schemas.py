@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
 from nanoscale.projects.validation import RESERVED_ENV_KEYS
 from nanoscale.strings import NO_CONTROL_BUT_TAB_NEWLINE, NO_CONTROL_CHARACTERS
@@ -131,15 +131,38 @@ _PASSWORD_NEEDS_USERNAME: dict[str, Any] = {
         "properties": {"git_username": {"type": "string", "pattern": r"[^\s\x85]"}},
     },
 }
+# Exactly one source (the model validator says the same in words).
+_CREATE_RULES: dict[str, Any] = {
+    **_PASSWORD_NEEDS_USERNAME,
+    "oneOf": [{"required": ["repo_url"]}, {"required": ["github_source"]}],
+}
 EnvKey = Annotated[str, StringConstraints(max_length=256)]  # ENV_KEY: see _env_vars
 EnvValue = Annotated[str, StringConstraints(max_length=32_768)]
 
 
+_GITHUB_ID = Field(ge=1, le=2**63 - 1)
+
+
+class GitHubSource(BaseModel):
+    """A repository picked through the GitHub integration (by GitHub's numeric ids)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    installation_id: int = _GITHUB_ID
+    repo_id: int = _GITHUB_ID
+    selected_branch: str | None = Field(default=None, max_length=255)  # default: repo's default
+
+
 class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_PASSWORD_NEEDS_USERNAME)
+    """Exactly one source: a manual `repo_url`, or `github_source` (a repository picked through
+    the GitHub integration). `source_provider`/`source_repo_id` are set only by the
+    integration's trusted path; sent here as anything else than manual/null, they are refused."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_CREATE_RULES)
 
     name: str = Field(max_length=63, json_schema_extra=documented(NAME))
-    repo_url: str = Field(max_length=2048, json_schema_extra=documented(URL))
+    repo_url: str | None = Field(default=None, max_length=2048, json_schema_extra=documented(URL))
+    github_source: GitHubSource | None = None
     branch: str = Field(
         default="main",
         max_length=255,
@@ -185,6 +208,15 @@ class ProjectCreate(BaseModel):
     source_repo_id: int | None = Field(
         default=None, ge=1, le=2**63 - 1, json_schema_extra=_github_only
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ProjectCreate:
+        if (self.repo_url is None) == (self.github_source is None):
+            raise ValueError(
+                "give exactly one source: repo_url (any allowed Git host) or github_source "
+                "(a repository picked through the GitHub integration)"
+            )
+        return self
 
 
 class ProjectUpdate(BaseModel):

@@ -53,6 +53,17 @@ def get_project(session: Session, *, user: User, project_id: str) -> Project:
 
 
 @dataclass(frozen=True)
+class TrustedSource:
+    """A provider-backed source, built only by that provider's integration after it checked
+    the user's access (the GitHub integration): never from user input directly."""
+
+    provider: str
+    repo_url: str
+    repo_id: int
+    branch: str
+
+
+@dataclass(frozen=True)
 class _CleanCreate:
     values: dict[str, Any]
     env: dict[str, str]
@@ -60,16 +71,27 @@ class _CleanCreate:
 
 
 def _clean_create(
-    data: ProjectCreate, *, settings: Settings, pending: Sequence[InvalidInput] = ()
+    data: ProjectCreate,
+    *,
+    settings: Settings,
+    pending: Sequence[InvalidInput] = (),
+    source: TrustedSource | None = None,
 ) -> _CleanCreate:
-    """`data` validated, with every problem (and the caller's `pending` ones) raised at once."""
+    """`data` validated, with every problem (and the caller's `pending` ones) raised at once.
+    A provider-backed `source` replaces `repo_url`/`branch` (only its integration builds one)."""
     errors = list(pending)
-    values = gather(
-        errors,
-        lambda: clean_fields(
-            data.model_dump(exclude={"env_vars", "git_password"}), settings=settings
-        ),
-    )
+    raw = data.model_dump(exclude={"env_vars", "git_password", "github_source"})
+    if source is not None:
+        raw.pop("repo_url", None)
+        if raw.get("git_username") or data.git_password:
+            raise InvalidInput("GitHub projects use the App's tokens, not a Git username",
+                               field="git_username")  # fmt: skip
+    elif data.github_source is not None:
+        raise InvalidInput("github_source is handled by the GitHub integration",
+                           field="github_source")  # fmt: skip
+    values = gather(errors, lambda: clean_fields(raw, settings=settings))
+    if values is not None and source is not None:
+        values |= _trusted_values(source, settings=settings)
     env = gather(errors, lambda: merge_env({}, dict(data.env_vars)))
     secret = data.git_password.get_secret_value() if data.git_password else None
     password = gather(errors, lambda: clean_password(secret))
@@ -104,9 +126,17 @@ def check_new_project(
 
 
 def create_project(
-    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+    session: Session,
+    *,
+    ctx: AppContext,
+    owner: User,
+    data: ProjectCreate,
+    ip: str | None = None,
+    source: TrustedSource | None = None,
 ) -> Project:
-    clean = _clean_create(data, settings=git_hosts.effective_settings(session, ctx.settings))
+    clean = _clean_create(
+        data, settings=git_hosts.effective_settings(session, ctx.settings), source=source
+    )
     project = Project(id=new_id(), owner_id=owner.id, **clean.values)
     secrets.write_env_vars(project, clean.env, keyring=ctx.keyring)
     secrets.write_git_password(project, clean.password, keyring=ctx.keyring)
@@ -117,6 +147,13 @@ def create_project(
     )  # fmt: skip
     log.info("project.created", project_id=project.id, project=project.name)
     return project
+
+
+def _trusted_values(source: TrustedSource, *, settings: Settings) -> dict[str, Any]:
+    cleaned = clean_fields(
+        {"repo_url": source.repo_url, "branch": source.branch}, settings=settings, partial=True
+    )
+    return cleaned | {"source_provider": source.provider, "source_repo_id": source.repo_id}
 
 
 def update_project(

@@ -85,10 +85,10 @@ class Worker:
             url_allowed=git_hosts.url_checker(ctx.sessions, settings),
             policy=tenant_policy(settings),
         )
-        self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder)
+        self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder, ctx)
         # One runner (and lease holder id) per thread; the first is `run_once()`'s.
         self.runners = [self.runner] + [
-            Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, lease.new_holder_id())
+            Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, lease.new_holder_id(), ctx)
             for _ in range(max(1, concurrency or settings.worker_concurrency) - 1)
         ]
         self._stopping = threading.Event()

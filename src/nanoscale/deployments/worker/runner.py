@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from nanoscale.context import AppContext
 from nanoscale.crypto import KeyRing
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
@@ -110,6 +111,7 @@ class Runner:
     keyring: KeyRing
     pipeline: Pipeline
     holder: str
+    ctx: AppContext  # credential sources need the application context
     current: dict[str, DeploymentRecorder] = field(default_factory=dict)  # running deployments
 
     def run(self, deployment_id: str) -> None:
@@ -153,7 +155,7 @@ class Runner:
     ) -> None:
         paths = project_paths(self.settings, project.id)
         try:
-            credentials = project_credentials(project, keyring=self.keyring)
+            credentials = project_credentials(project, ctx=self.ctx)
             writer.add_secrets(secrets_of(credentials, project.repo_url))
             if deployment.commit_sha is None and not resolve_head(
                 self.sessions,
