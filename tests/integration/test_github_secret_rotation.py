@@ -25,6 +25,7 @@ from tests.fakes.github.state import Delivery
 from tests.support.api import fast_password_hashing
 from tests.support.cli import run_cli
 from tests.support.github_app import GitHubHarness, github_harness
+from tests.support.github_env import nanoscale_environment
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -145,7 +146,7 @@ def test_the_cli_rotates_hook_secrets_and_reports_each_hook(
 ) -> None:
     _project(gh)
     old = _stored_secret(gh)
-    for name, value in _environment(gh.settings).items():
+    for name, value in nanoscale_environment(gh.settings).items():
         monkeypatch.setenv(name, value)
     result = run_cli("github", "rotate-hook-secrets", "--grace-minutes", "5")
     assert result.exit_code == 0, result.output
@@ -154,20 +155,6 @@ def test_the_cli_rotates_hook_secrets_and_reports_each_hook(
     assert "1 of 1 repository hook secret(s) rotated" in result.output
     assert _stored_secret(gh) == hook.secret != old
     assert old not in result.output and hook.secret not in result.output
-
-
-def _environment(settings: Settings) -> dict[str, str]:
-    """The harness's settings as the NANOSCALE_* variables a CLI process would read."""
-    names = ("data_dir", "database_url", "secret_key", "public_base_url", "github_app_id",
-             "github_app_client_id", "github_app_client_secret", "github_app_private_key_path",
-             "github_webhook_secret", "github_url", "github_api_url", "proxy")  # fmt: skip
-    env: dict[str, str] = {"NANOSCALE_GIT_ALLOWED_HOSTS": ""}
-    for name in names:
-        value = getattr(settings, name)
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"NANOSCALE_{name.upper()}"] = str(value)
-    return env
 
 
 def test_a_previous_app_webhook_secret_is_accepted_during_rotation(
