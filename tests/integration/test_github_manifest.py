@@ -199,3 +199,30 @@ def test_an_app_in_the_environment_wins_and_cannot_be_replaced(
         refused = _start(gh, alice)
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "github_app_exists"
+
+
+def test_the_settings_page_creates_the_app_for_an_admin_only(fresh: GitHubHarness) -> None:
+    gh = fresh
+    alice, bob = gh.person("alice"), gh.person("bob")
+    page = alice.client.get("/settings")
+    assert page.status_code == 200 and "Create GitHub App" in page.text
+    start_form = page.text[page.text.index('action="/settings/github/app"') :]
+    fields = form_fields(start_form) | {"organization": ""}
+    prepared = alice.client.post("/settings/github/app", data=fields)
+    assert prepared.status_code == 200, prepared.text
+    continue_form = prepared.text[prepared.text.index('id="github-manifest-form"') :]
+    assert f'action="{gh.served.base_url}/settings/apps/new"' in prepared.text
+    hidden = form_fields(continue_form)
+    form = {"url": f"{gh.served.base_url}/settings/apps/new", **hidden}
+    done = _back_to_nanoscale(alice, _create_on_github(gh, form, "octo-alice"))
+    assert done["github"] == "app_created"
+    after = alice.client.get("/settings")
+    assert 'data-github-app-source="database"' in after.text
+    assert "Create GitHub App" not in after.text
+
+    bob_page = bob.client.get("/settings").text
+    assert "github-app" not in bob_page
+    bob_fields = form_fields(bob_page) | {"organization": ""}  # bob's own CSRF token
+    refused = bob.client.post("/settings/github/app", data=bob_fields)
+    assert refused.status_code == 403
+    assert "admin" in refused.text.lower()
