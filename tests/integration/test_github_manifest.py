@@ -22,7 +22,9 @@ from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.fakes.github.state import App
 from tests.fakes.github.testkit import form_fields, query_of
 from tests.support.api import create_user, fast_password_hashing, login
+from tests.support.cli import run_cli
 from tests.support.github_app import PASSWORD, GitHubHarness, Person, github_harness
+from tests.support.github_env import nanoscale_environment
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -146,6 +148,21 @@ def test_fresh_instance_creates_the_app_connects_installs_and_deploys_without_re
     assert gh.sim.deliverer.wait_idle()
     pushes = [d for d in gh.sim.state.deliveries if d.event == "push"]
     assert pushes and all(d.status_code in (200, 202) for d in pushes)
+
+
+def test_doctor_checks_an_app_created_from_the_dashboard(
+    fresh: GitHubHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh = fresh
+    alice = gh.person("alice")
+    done = _back_to_nanoscale(alice, _create_on_github(gh, _start(gh, alice).json(), "octo-alice"))
+    app_vars = ("NANOSCALE_GITHUB_APP", "NANOSCALE_GITHUB_WEBHOOK")  # the stored App only
+    for name, value in nanoscale_environment(gh.settings).items():
+        if not name.startswith(app_vars):
+            monkeypatch.setenv(name, value)
+    output = run_cli("doctor").output
+    assert f"ok    github app: {done['app']} (id " in output, output
+    assert "ok    github permissions: " in output
 
 
 def test_tampered_replayed_and_foreign_states_are_refused_and_store_nothing(

@@ -13,6 +13,8 @@ def nanoscale_environment(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {"NANOSCALE_GIT_ALLOWED_HOSTS": ""}
     for name in NAMES:
         value = getattr(settings, name)
+        if value is None:
+            continue
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
         env[f"NANOSCALE_{name.upper()}"] = str(value)
