@@ -18,7 +18,8 @@ from nanoscale.dashboard.web import (
 )
 from nanoscale.deployments import service
 from nanoscale.deployments.reads.status import project_summaries
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import InvalidInput, NanoScaleError
+from nanoscale.projects import git_hosts
 from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -33,20 +34,24 @@ def project_list(request: Request, db: DbSession, ctx: Context, info: SignedIn) 
 
 def _new_page(
     request: Request,
+    db: DbSession,
+    ctx: Context,
     values: dict[str, str],
     errors: dict[str, str],
+    *,
     status: int = 200,
     env_rows: forms.EnvRows | None = None,
 ) -> HTMLResponse:
+    hosts = git_hosts.effective_settings(db, ctx.settings).git_allowed_hosts
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS, env_rows=env_rows,
+        errors=errors, presets=PRESETS, env_rows=env_rows, git_hosts=hosts,
     )  # fmt: skip
 
 
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project_page(request: Request, info: SignedIn) -> HTMLResponse:
-    return _new_page(request, {"branch": "main"}, {})
+def new_project_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
+    return _new_page(request, db, ctx, {"branch": "main"}, {})
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
@@ -55,12 +60,15 @@ def create_project(
 ) -> Response:
     values = forms.form_values(form)
 
+    env_problems: list[InvalidInput] = []  # reported with the service's, all at once
+
     def page(exc: NanoScaleError) -> Response:
-        return _new_page(request, values, field_errors(exc), exc.status, forms.env_rows(form))
+        errors, rows = field_errors(exc), forms.env_rows(form)
+        return _new_page(request, db, ctx, values, errors, status=exc.status, env_rows=rows)
 
     with rerender_on_error(db, page):
-        data = forms.project_create(values, forms.env_patch(form, new_project=True))
+        data = forms.project_create(values, forms.env_patch(form, problems=env_problems), form)
         project, _ = service.create_and_deploy_project(
-            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
+            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request), pending=env_problems
         )
     return redirect(f"/projects/{project.id}")
