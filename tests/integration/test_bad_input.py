@@ -189,7 +189,9 @@ def test_generated_requests_never_5xx_and_rejections_change_nothing(
             )
             label = f"{case.method} {case.formatted_path}"
             seen.append((case.operation.label, response.status_code))
-            if mode == GenerationMode.NEGATIVE and response.status_code < 400:
+            # Schemathesis re-checks a mutated case: one it could not make invalid is positive.
+            truly_negative = case.meta is None or case.meta.generation.mode == mode
+            if mode == GenerationMode.NEGATIVE and truly_negative and response.status_code < 400:
                 accepted.append((label, repr(case.body)[:200]))
             assert response.status_code < 500, f"{label} -> {response.status_code}: {response.text}"
             if 400 <= response.status_code < 500:
@@ -217,7 +219,8 @@ def test_generated_requests_never_5xx_and_rejections_change_nothing(
     if mode == GenerationMode.POSITIVE:
         assert any(s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
     else:  # input that violates the schema is always refused
-        assert all(400 <= s < 500 for s in statuses), (statuses, accepted)
+        assert any(400 <= s < 500 for s in statuses), statuses
+        assert not accepted, accepted
 
 
 def test_oversized_bodies_get_413_on_every_endpoint_that_takes_one(

@@ -42,7 +42,8 @@ _DESCRIPTIONS = {
     413: "Request body over the configured limit",
     422: "Invalid input; `field` names it",
     429: "Too many attempts; retry after `Retry-After` seconds",
-    503: "NanoScale or its host failed (proxy, disk, git host)",
+    502: "GitHub refused NanoScale's App credentials (check the App id, key and clock)",
+    503: "NanoScale, its host or GitHub failed (proxy, disk, git host, GitHub down or limiting)",
 }
 
 

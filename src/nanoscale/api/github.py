@@ -13,15 +13,21 @@ from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
+from nanoscale.api.contract import errors
 from nanoscale.api.deps import ClientIp, Context, CurrentAuth, CurrentUser, DbSession
 from nanoscale.errors import NanoScaleError, Unauthenticated
 from nanoscale.github import connect, installations, service, sync
 from nanoscale.logs import get_logger
+from nanoscale.projects.schemas import MAX_GITHUB_ID
 
-router = APIRouter(prefix="/integrations/github", tags=["github"])
+# Any route may find GitHub not configured (404), need a reconnect (409), or find GitHub
+# refusing the App (502), unreachable or rate-limiting (503).
+router = APIRouter(
+    prefix="/integrations/github", tags=["github"], responses=errors(404, 409, 502, 503)
+)
 log = get_logger("nanoscale.api.github")
 DASHBOARD_PAGE = "/settings"
-GitHubId = Annotated[int, Query(ge=1, le=2**63 - 1)]
+GitHubId = Annotated[int, Query(ge=1, le=MAX_GITHUB_ID)]
 
 
 def _back(**query: str) -> RedirectResponse:
@@ -125,7 +131,7 @@ def list_repos(
 
 
 class SyncIn(BaseModel):
-    installation_id: int = Field(ge=1, le=2**63 - 1)
+    installation_id: int = Field(ge=1, le=MAX_GITHUB_ID)
 
 
 @router.post("/repos/sync")

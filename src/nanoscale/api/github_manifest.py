@@ -9,19 +9,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
+from nanoscale.api.contract import errors
 from nanoscale.api.deps import AdminUser, Context, CurrentAuth, DbSession
 from nanoscale.errors import NanoScaleError, Unauthenticated
 from nanoscale.github import manifest
 from nanoscale.github.app_config import app_source
 from nanoscale.logs import get_logger
 
-router = APIRouter(prefix="/integrations/github", tags=["github"])
+router = APIRouter(
+    prefix="/integrations/github", tags=["github"], responses=errors(404, 409, 502, 503)
+)
 log = get_logger("nanoscale.api.github_manifest")
 DASHBOARD_PAGE = "/settings"
 
 
 class ManifestIn(BaseModel):
-    organization: str | None = Field(default=None, max_length=39)
+    organization: str | None = Field(default=None, max_length=39, pattern=manifest.LOGIN_RE.pattern)
     name: str | None = Field(default=None, min_length=1, max_length=34)
 
 
@@ -44,7 +47,8 @@ def start_manifest(body: ManifestIn, admin: AdminUser, db: DbSession, ctx: Conte
     return ManifestOut(**form)
 
 
-@router.get("/manifest/callback")
+# A browser step GitHub redirects to (it always answers with a redirect): not client API.
+@router.get("/manifest/callback", include_in_schema=False)
 def manifest_callback(
     *,
     auth: CurrentAuth,

@@ -78,7 +78,7 @@ def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | No
     "",
     response_model=ProjectCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(409, 503),
+    responses=errors(404, 409, 502, 503),
 )
 def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp

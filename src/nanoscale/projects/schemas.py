@@ -134,13 +134,18 @@ _PASSWORD_NEEDS_USERNAME: dict[str, Any] = {
 # Exactly one source (the model validator says the same in words).
 _CREATE_RULES: dict[str, Any] = {
     **_PASSWORD_NEEDS_USERNAME,
-    "oneOf": [{"required": ["repo_url"]}, {"required": ["github_source"]}],
+    "oneOf": [
+        {"required": ["repo_url"], "properties": {"repo_url": {"type": "string"}}},
+        {"required": ["github_source"], "properties": {"github_source": {"type": "object"}}},
+    ],
 }
 EnvKey = Annotated[str, StringConstraints(max_length=256)]  # ENV_KEY: see _env_vars
 EnvValue = Annotated[str, StringConstraints(max_length=32_768)]
 
 
-_GITHUB_ID = Field(ge=1, le=2**63 - 1)
+# GitHub ids are integers within JSON's exact range (larger ones lose precision as doubles).
+MAX_GITHUB_ID = 2**53 - 1
+_GITHUB_ID = Field(ge=1, le=MAX_GITHUB_ID)
 
 
 class GitHubSource(BaseModel):
@@ -206,7 +211,7 @@ class ProjectCreate(BaseModel):
     )
     source_provider: SourceProvider = Field(default="manual", json_schema_extra=_manual_only)
     source_repo_id: int | None = Field(
-        default=None, ge=1, le=2**63 - 1, json_schema_extra=_github_only
+        default=None, ge=1, le=MAX_GITHUB_ID, json_schema_extra=_github_only
     )
 
     @model_validator(mode="after")
@@ -277,5 +282,5 @@ class ProjectUpdate(BaseModel):
     )
     source_provider: SourceProvider | None = Field(default=None, json_schema_extra=_manual_only)
     source_repo_id: int | None = Field(
-        default=None, ge=1, le=2**63 - 1, json_schema_extra=_github_only
+        default=None, ge=1, le=MAX_GITHUB_ID, json_schema_extra=_github_only
     )
