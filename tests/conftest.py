@@ -57,6 +57,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "secret_key": generate_key(),
             "database_url": f"sqlite:///{tmp_path / 'nanoscale.db'}",
             "worker_enabled": False,
+            "proxy": "none",  # tests that drive Caddy start their own (tests/support/caddy.py)
             "allowed_hosts": "testserver",  # the Host header Starlette's TestClient sends
         }
         values.update(overrides)

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian packages NanoScale needs, only when missing.
-#   ensure_system_deps.sh run   git and Python's venv module (for `make run`)
-#   ensure_system_deps.sh test  also PostgreSQL (throwaway server), Caddy (reverse proxy) and
-#                               Chromium (dashboard tests), which the suite drives for real
+#   ensure_system_deps.sh run   git, Python's venv module and Caddy (`make run` serves apps
+#                               through a Caddy NanoScale runs itself)
+#   ensure_system_deps.sh test  also PostgreSQL (throwaway server) and Chromium (dashboard
+#                               tests), which the suite drives for real
 set -euo pipefail
 mode=${1:-test}
 need=()
 command -v git >/dev/null || need+=(git)
 python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
+command -v caddy >/dev/null || need+=(caddy)
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-  command -v caddy >/dev/null || need+=(caddy)
   command -v chromium >/dev/null || need+=(chromium)
   command -v runuser >/dev/null || need+=(util-linux)
 fi
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-# Debian's caddy package may start a system Caddy on :80/:2019; the tests run their own.
+# Debian's caddy package may start a system Caddy on :80/:2019. `make run`'s own Caddy uses
+# other ports and a socket, so it is left alone there; the tests stop it.
 if [ "$mode" = test ] && command -v systemctl >/dev/null && systemctl is-active --quiet caddy 2>/dev/null; then
-  systemctl stop caddy || true
+  $SUDO systemctl stop caddy || true
 fi

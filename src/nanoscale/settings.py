@@ -28,6 +28,8 @@ from nanoscale.errors import ConfigError
 ENV_PREFIX = "NANOSCALE_"
 CONFIG_FILE_VAR = "NANOSCALE_CONFIG_FILE"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+DEV_PROXY_HTTP_PORT = 8080
+UNIX_PREFIX = "unix/"  # Caddy's network prefix: `unix//abs/path` names the socket /abs/path
 
 
 def is_loopback_host(host: str) -> bool:
@@ -84,9 +86,12 @@ class Settings(BaseSettings):
     port_range_end: int = Field(default=29999, ge=1024, le=65535)
 
     runtime: RuntimeKind = RuntimeKind.PROCESS
-    proxy: ProxyKind = ProxyKind.NONE
+    proxy: ProxyKind = ProxyKind.CADDY
     base_domain: str = "localhost"
-    caddy_admin: str = "http://127.0.0.1:2019"
+    # Caddy's admin API as a Unix socket in Caddy's syntax (`unix//run/caddy/admin.sock`);
+    # unset: NanoScale runs its own Caddy (engine/proxy/managed.py).
+    caddy_admin: str | None = None
+    # Defaults depend on NANOSCALE_ENV (see _proxy_defaults): development needs no root.
     proxy_http_port: int = Field(default=80, ge=1, le=65535)
     proxy_https_port: int = Field(default=443, ge=0, le=65535)  # 0: no HTTPS listener
     proxy_listen_host: str = ""  # interface Caddy's NanoScale server binds; "" = all
@@ -127,6 +132,20 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _proxy_defaults(cls, data: Any) -> Any:
+        """Development: apps on http://<project>.localhost:8080 on loopback only, no HTTPS
+        listener, so `make run` needs no root. Production: ports 80 and 443, every interface."""
+        if isinstance(data, dict) and str(data.get("env", "development")) != "production":
+            data = {
+                "proxy_http_port": DEV_PROXY_HTTP_PORT,
+                "proxy_https_port": 0,
+                "proxy_listen_host": "127.0.0.1",
+                **data,
+            }
+        return data
+
     @field_validator("git_allowed_hosts", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -145,6 +164,17 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)"
                 ) from None
         return value
+
+    @field_validator("caddy_admin")
+    @classmethod
+    def _check_caddy_admin(cls, value: str | None) -> str | None:
+        if value is None or (value.startswith(UNIX_PREFIX + "/") and len(value) > 6):
+            return value
+        raise ValueError(
+            "must be a Unix socket in Caddy's syntax, e.g. unix//run/caddy/admin.sock: Caddy's "
+            "admin API has no authentication, and every deployed app can reach a TCP port on "
+            "loopback (a socket in a directory only NanoScale and Caddy can enter cannot)"
+        )
 
     @field_validator("public_base_url")
     @classmethod
@@ -231,6 +261,19 @@ class Settings(BaseSettings):
     @property
     def resolved_secret_key_file(self) -> Path:
         return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def caddy_managed(self) -> bool:
+        """NanoScale starts (or adopts) its own Caddy: the proxy is Caddy and no admin socket
+        of a system Caddy is configured."""
+        return self.proxy == ProxyKind.CADDY and self.caddy_admin is None
+
+    @property
+    def caddy_admin_socket(self) -> Path:
+        """The admin socket NanoScale talks to: the configured one, else its own Caddy's."""
+        if self.caddy_admin is not None:
+            return Path(self.caddy_admin[len(UNIX_PREFIX) :])
+        return self.data_dir.resolve() / "caddy" / "admin.sock"
 
     @property
     def cookies_secure(self) -> bool:

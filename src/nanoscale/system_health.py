@@ -72,7 +72,7 @@ def proxy_health(ctx: AppContext) -> ComponentHealth:
     healthy = backends_for(ctx).proxy.healthy()
     state = HealthState.OK if healthy else HealthState.UNREACHABLE
     return ComponentHealth(
-        "proxy", "Proxy", state, f"Caddy admin API at {ctx.settings.caddy_admin}"
+        "proxy", "Proxy", state, f"Caddy admin API on {ctx.settings.caddy_admin_socket}"
     )
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,19 +12,23 @@ from sqlalchemy import select
 from nanoscale.accounts.models import AuditEvent
 from nanoscale.context import AppContext
 from nanoscale.crypto import generate_key
+from tests.support.caddy import CaddyInstance
 from tests.support.cli import run_cli
-from tests.support.postgres import free_port
+from tests.support.deploy import traversable_dir
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
-    """NANOSCALE_* for the CLI: a temp data dir and the parametrized database."""
-    for name in ("NANOSCALE_PROXY", "NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Path]:
+    """NANOSCALE_* for the CLI: a temp data dir project users can reach (as in production;
+    pytest's tmp_path is not) and the parametrized database."""
+    for name in ("NANOSCALE_RUNTIME", "NANOSCALE_ENV", "NANOSCALE_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NANOSCALE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)
-    monkeypatch.setenv("NANOSCALE_SECRET_KEY", generate_key())
-    return tmp_path / "var"
+    monkeypatch.setenv("NANOSCALE_PROXY", "none")
+    with traversable_dir("nanoscale-cli-") as root:
+        monkeypatch.setenv("NANOSCALE_DATA_DIR", str(root / "var"))
+        monkeypatch.setenv("NANOSCALE_DATABASE_URL", database_url)
+        monkeypatch.setenv("NANOSCALE_SECRET_KEY", generate_key())
+        yield root / "var"
 
 
 def test_user_create_list_delete(env: Path, context: AppContext) -> None:
@@ -91,40 +93,22 @@ def test_doctor_reports_bad_configuration(env: Path, monkeypatch: pytest.MonkeyP
     assert "NANOSCALE_PORT" in result.output
 
 
-@pytest.fixture
-def fake_caddy_admin() -> Iterator[str]:
-    """A stand-in for Caddy's admin endpoint that answers GET /config/ like Caddy does."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            ok = self.path == "/config/"
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b"{}" if ok else b"")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_doctor_checks_the_caddy_admin_api_when_proxy_is_caddy(
-    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch, fake_caddy_admin: str
+def test_doctor_checks_the_caddy_admin_socket_when_proxy_is_caddy(
+    env: Path, context: AppContext, monkeypatch: pytest.MonkeyPatch, caddy: CaddyInstance
 ) -> None:
     monkeypatch.setenv("NANOSCALE_PROXY", "caddy")
-    monkeypatch.setenv("NANOSCALE_CADDY_ADMIN", fake_caddy_admin)
+    monkeypatch.setenv("NANOSCALE_CADDY_ADMIN", f"unix/{caddy.admin_socket}")
     assert run_cli("doctor").exit_code == 0
-    monkeypatch.setenv("NANOSCALE_CADDY_ADMIN", f"http://127.0.0.1:{free_port()}")
+    caddy.root.chmod(0o711)  # others may now enter the socket's directory
+    exposed = run_cli("doctor")
+    assert exposed.exit_code == 1
+    assert f"fix: chmod 700 {caddy.root}" in exposed.output
+    caddy.root.chmod(0o700)
+    caddy.stop()
     down = run_cli("doctor")
     assert down.exit_code == 1
     assert "FAIL  proxy" in down.output
-    assert "fix: start Caddy" in down.output
+    assert f"admin API does not answer on {caddy.admin_socket}" in down.output
 
 
 def test_doctor_reports_a_key_file_readable_by_others(

@@ -41,6 +41,7 @@ def orchestrator(deploy: DeployHarness, log: Path) -> Iterator[subprocess.Popen[
         "NANOSCALE_DATABASE_URL": settings.resolved_database_url,
         "NANOSCALE_SECRET_KEY": settings.secret_key.get_secret_value(),
         "NANOSCALE_PORT": str(free_port()),
+        "NANOSCALE_PROXY": "none",  # no Caddy of its own (the default) in this test
         "NANOSCALE_GIT_ALLOWED_HOSTS": ",".join(settings.git_allowed_hosts),
         "NANOSCALE_WORKER_POLL_SECONDS": "0.1",
         "NANOSCALE_LEASE_SECONDS": "30",  # long: recovery must not wait for expiry

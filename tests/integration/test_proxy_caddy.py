@@ -1,5 +1,6 @@
 """CaddyProxy against a real Caddy: host routing, custom domains, static sites, removal,
-restoring routes after a Caddy restart, and coexistence with other Caddy servers."""
+restoring routes after a Caddy restart, and the whole config repaired when edited behind
+NanoScale's back."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import pytest
 
 from nanoscale.engine.proxy import Route, make_proxy
 from nanoscale.engine.proxy.caddy import CaddyProxy
-from nanoscale.engine.proxy.caddy_config import route_id
+from nanoscale.engine.proxy.caddy_config import SERVER_ID, route_id
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.errors import ConfigError, PlatformError
 from nanoscale.settings import Settings
-from tests.support.caddy import CaddyInstance
+from tests.support.caddy import CaddyInstance, free_port
 from tests.support.caddy_releases import app_spec
 from tests.support.http_wait import wait_for_http
 
@@ -139,7 +140,8 @@ def test_ensure_config_repairs_a_route_changed_behind_its_back(
 ) -> None:
     proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
     proxy.apply(Route("shop", ("shop.localhost",), start_app("shop"), None))
-    httpx.delete(f"{caddy.admin_url}/id/{route_id('blog')}", timeout=5).raise_for_status()
+    with caddy.admin() as admin:
+        admin.request("DELETE", f"/id/{route_id('blog')}").raise_for_status()
     assert "blog" not in body(caddy, "blog.localhost")
     assert proxy.ensure_config() is True
     assert body(caddy, "blog.localhost").startswith("200 blog ")
@@ -156,18 +158,22 @@ def test_restore_rebuilds_exactly_the_given_routes(
     assert "stale" not in body(caddy, "stale.localhost")
 
 
-def test_other_caddy_servers_are_left_alone(
-    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int]
+def test_foreign_servers_and_a_file_server_at_root_are_removed(
+    caddy: CaddyInstance, proxy: CaddyProxy, start_app: Callable[[str], int], tmp_path: Path
 ) -> None:
-    other = {"listen": ["127.0.0.1:0"], "routes": []}
-    httpx.post(
-        f"{caddy.admin_url}/config/apps", json={"http": {"servers": {"other": other}}}, timeout=5
-    ).raise_for_status()
     proxy.apply(Route("blog", ("blog.localhost",), start_app("blog"), None))
-    proxy.restore([Route("blog", ("blog.localhost",), start_app("blog2"), None)])
-    servers = caddy.config()["apps"]["http"]["servers"]
-    assert set(servers) == {"other", "nanoscale"}
-    assert body(caddy, "blog.localhost").startswith("200 blog2 ")
+    (tmp_path / "secret.txt").write_text("host file")
+    file_server = {"handle": [{"handler": "file_server", "root": str(tmp_path)}]}
+    with caddy.admin() as admin:
+        admin.request("POST", f"/id/{SERVER_ID}/routes", file_server).raise_for_status()
+        other = {"listen": [f"127.0.0.1:{free_port()}"], "routes": [file_server]}
+        admin.request("POST", "/config/apps/http/servers/other", other).raise_for_status()
+    assert caddy.get("anything.localhost", "/secret.txt").text == "host file"
+    assert proxy.ensure_config() is True
+    assert set(caddy.config()["apps"]["http"]["servers"]) == {"nanoscale"}
+    assert caddy.get("anything.localhost", "/secret.txt").text == ""
+    assert body(caddy, "blog.localhost").startswith("200 blog ")
+    assert proxy.ensure_config() is False
 
 
 def test_health_follows_caddy_and_failures_name_the_proxy(
@@ -188,6 +194,10 @@ def test_public_url_uses_the_primary_host_and_listen_port(
     assert proxy.public_url(route) == f"http://blog.localhost:{caddy.http_port}"
 
 
-def test_admin_api_must_be_on_loopback(make_settings: Callable[..., Settings]) -> None:
-    with pytest.raises(ConfigError):
-        make_proxy(make_settings(proxy="caddy", caddy_admin="http://10.0.0.5:2019"))
+@pytest.mark.parametrize("address", ["http://10.0.0.5:2019", "http://127.0.0.1:2019", "unix/x"])
+def test_admin_api_must_be_a_unix_socket(
+    make_settings: Callable[..., Settings], address: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        make_settings(proxy="caddy", caddy_admin=address)
+    assert "NANOSCALE_CADDY_ADMIN" in error.value.message

@@ -1,5 +1,8 @@
 """Route switches between real releases under continuous HTTP load through a real Caddy
-fail no request: start the new release, wait for health, switch, drain, stop the old one."""
+fail no request: start the new release, wait for health, switch, drain, stop the old one.
+
+Strict mode (a fresh connection per request) allows no retry at all; keep-alive mode (as
+browsers) allows one resend per client and config change, and reports how many it used."""
 
 from __future__ import annotations
 
@@ -30,8 +33,13 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     return False
 
 
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["fresh-connections", "keep-alive"])
 def test_switching_releases_under_load_fails_no_request(
-    caddy: CaddyInstance, make_settings: Callable[..., Settings], tmp_path: Path
+    caddy: CaddyInstance,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    keep_alive: bool,
+    record_property: Callable[[str, object], None],
 ) -> None:
     proxy = make_proxy(make_settings(**caddy.settings_overrides()))
     runtime = ProcessRuntime(tmp_path / "state")
@@ -41,7 +49,7 @@ def test_switching_releases_under_load_fails_no_request(
         handle = runtime.start(spec)
         assert wait_for_http(spec.port, timeout=15)
         proxy.apply(Route("blog", ("blog.localhost",), spec.port, None))
-        with LoadLoop(caddy.http_port, "blog.localhost", clients=2) as load:
+        with LoadLoop(caddy.http_port, "blog.localhost", clients=2, keep_alive=keep_alive) as load:
             assert wait_until(lambda: load.seen()[names[0]] > 20)
             for name in names[1:]:
                 new_spec = app_spec(tmp_path, name=name, project="blog")
@@ -57,6 +65,11 @@ def test_switching_releases_under_load_fails_no_request(
         runtime.stop_all(grace_seconds=2)
         runtime.close()
         proxy.close()
+    switches = len(names) - 1
+    record_property("requests", result.requests)
+    record_property("retried", result.retried)
+    print(f"requests {result.requests}, retried {result.retried}, switches {switches}")
     assert result.failures == []
+    assert result.retried <= load.retry_bound(switches)
     assert set(result.answered_by) == set(names), result.answered_by
     assert result.requests == sum(result.answered_by.values())

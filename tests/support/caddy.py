@@ -1,9 +1,10 @@
 """A real Caddy (Debian's `caddy` binary) for tests, on free loopback ports.
 
-`running_caddy()` starts `caddy run` with a minimal JSON config (admin API only, no config
-persistence, storage and logs inside a temp dir), waits until the admin API answers, and stops
-the process afterwards. NanoScale's `CaddyProxy` then adds its own HTTP server on
-`http_port` through the admin API, exactly as in production.
+`running_caddy()` starts `caddy run` with a minimal JSON config (admin API only, on a Unix
+socket in a private temp dir as in production, no config persistence, storage and logs inside
+that dir), waits until the admin API answers, and stops the process afterwards. NanoScale's
+`CaddyProxy` then adds its own HTTP server on `http_port` through the admin API, exactly as
+in production.
 
     with running_caddy() as caddy:
         settings = make_settings(**caddy.settings_overrides())
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_listen_address
 
 STARTUP_TIMEOUT = 15.0
 
@@ -48,13 +52,21 @@ def caddy_binary() -> str:
 @dataclass
 class CaddyInstance:
     root: Path
-    admin_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
+    user: str | None = None  # run Caddy as this system user (as Debian's caddy.service does)
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
-    def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+    def admin_socket(self) -> Path:
+        return self.root / "admin.sock"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def admin(self) -> CaddyAdmin:
+        """A client for the admin API (close it after use)."""
+        return CaddyAdmin(self.admin_socket, timeout=5.0)
 
     @property
     def log_path(self) -> Path:
@@ -64,7 +76,7 @@ class CaddyInstance:
         """Keyword overrides for `make_settings` that point NanoScale at this Caddy."""
         return {
             "proxy": "caddy",
-            "caddy_admin": self.admin_url,
+            "caddy_admin": admin_listen_address(self.admin_socket),
             "proxy_http_port": self.http_port,
             "proxy_https_port": 0,  # tests never ask a public CA for certificates
             "proxy_listen_host": "127.0.0.1",
@@ -72,7 +84,10 @@ class CaddyInstance:
 
     def initial_config(self) -> dict[str, Any]:
         return {
-            "admin": {"listen": f"127.0.0.1:{self.admin_port}", "config": {"persist": False}},
+            "admin": {
+                "listen": admin_listen_address(self.admin_socket),
+                "config": {"persist": False},
+            },
             "storage": {"module": "file_system", "root": str(self.root / "data")},
             "logging": {
                 "logs": {"default": {"level": "WARN", "writer": {"output": "stderr"}}},
@@ -91,6 +106,9 @@ class CaddyInstance:
             "XDG_DATA_HOME": str(self.root / "data"),
             "XDG_CONFIG_HOME": str(self.root / "config"),
         }
+        account = pwd.getpwnam(self.user) if self.user else None
+        if account is not None:
+            os.chown(self.root, account.pw_uid, account.pw_gid)  # its socket and storage
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [caddy_binary(), "run", "--config", str(config_path)],
@@ -99,6 +117,9 @@ class CaddyInstance:
                 stderr=log,
                 env=env,
                 start_new_session=True,
+                user=account.pw_uid if account else None,
+                group=account.pw_gid if account else None,
+                extra_groups=[] if account else None,
             )
         self._wait_ready()
 
@@ -111,11 +132,9 @@ class CaddyInstance:
         while time.monotonic() < deadline:
             if not self.running:
                 break
-            try:
-                if httpx.get(f"{self.admin_url}/config/", timeout=1.0).status_code == 200:
+            with CaddyAdmin(self.admin_socket, timeout=1.0) as admin:
+                if admin.answers():
                     return
-            except httpx.TransportError:
-                pass
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"caddy did not become ready; log:\n{self.log_text()}")
@@ -138,7 +157,8 @@ class CaddyInstance:
         self.start()
 
     def config(self) -> Any:
-        return httpx.get(f"{self.admin_url}/config/", timeout=5.0).json()
+        with self.admin() as admin:
+            return admin.request("GET", "/config/").json()
 
     def get(self, host: str, path: str = "/", *, timeout: float = 5.0) -> httpx.Response:
         """One request through Caddy's HTTP listener with the given Host header."""
@@ -151,9 +171,9 @@ class CaddyInstance:
 
 
 @contextmanager
-def running_caddy() -> Iterator[CaddyInstance]:
+def running_caddy(*, user: str | None = None) -> Iterator[CaddyInstance]:
     root = Path(tempfile.mkdtemp(prefix="nanoscale-caddy-"))
-    instance = CaddyInstance(root=root)
+    instance = CaddyInstance(root=root, user=user)
     try:
         instance.start()
         yield instance

@@ -3,12 +3,20 @@
 A few client threads send GET requests with a Host header to Caddy's loopback listener until
 stopped (or until a hard cap on time and count), recording failures and which release answered.
 
-Every Caddy config change (one per route switch) closes the connections the old config's
-server held, including idle keep-alive ones; a request sent on such a connection at that
-instant gets no response at all. HTTP lets clients retry an idempotent request in exactly
-that case (RFC 9110 section 9.2.2), and browsers do, so the loop retries a GET once when the
-connection closed or reset before any response byte, and counts those in `retried`. A refused
-connection (nothing listening) or any answer but a release's 200 is a failure, never retried.
+Two modes:
+
+* `keep_alive=False`: one fresh connection per request and no retry at all. Every request
+  that does not get a release's 200 is a failure; this is the strict zero-downtime check.
+* `keep_alive=True` (what browsers do): every Caddy config change (one per route switch)
+  closes the connections the old config's server held, including idle keep-alive ones; a
+  request sent on such a connection at that instant gets no response at all. HTTP lets
+  clients retry an idempotent request in exactly that case (RFC 9110 section 9.2.2), and
+  browsers do, so the loop resends a GET once when the connection closed before any response
+  byte and counts it in `retried`. Such a close can hit each client at most once per config
+  change (the client then holds a fresh connection), so callers bound `retried` by
+  `retry_bound(switches)` and report it; a second failure of the same request is a failure.
+
+A refused connection (nothing listening) or any answer but a release's 200 is a failure.
 """
 
 from __future__ import annotations
@@ -33,9 +41,11 @@ class LoadResult:
 
 
 class LoadLoop:
-    def __init__(self, port: int, host: str, *, clients: int = 2) -> None:
+    def __init__(self, port: int, host: str, *, clients: int = 2, keep_alive: bool = True) -> None:
         self._url = f"http://127.0.0.1:{port}/"
         self._host = host
+        self._keep_alive = keep_alive
+        self._clients = clients
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.result = LoadResult()
@@ -55,13 +65,21 @@ class LoadLoop:
             thread.join()
         return self.result
 
+    def retry_bound(self, config_changes: int) -> int:
+        """The most retries `config_changes` Caddy config loads can honestly cause."""
+        return config_changes * self._clients if self._keep_alive else 0
+
     def seen(self) -> Counter[str]:
         with self._lock:
             return Counter(self.result.answered_by)
 
     def _run(self) -> None:
         deadline = time.monotonic() + MAX_SECONDS
-        with httpx.Client(headers={"Host": self._host}, timeout=10.0) as client:
+        headers = {"Host": self._host}
+        if not self._keep_alive:
+            headers["Connection"] = "close"
+        limits = httpx.Limits(max_keepalive_connections=None if self._keep_alive else 0)
+        with httpx.Client(headers=headers, timeout=10.0, limits=limits) as client:
             for _ in range(MAX_REQUESTS_PER_CLIENT):
                 if self._stop.is_set() or time.monotonic() > deadline:
                     return
@@ -73,6 +91,8 @@ class LoadLoop:
             try:
                 response = client.get(self._url)
             except (httpx.ReadError, httpx.RemoteProtocolError):
+                if not self._keep_alive:
+                    raise
                 retried = True
                 response = client.get(self._url)
             name = response.text.split(" ")[0]

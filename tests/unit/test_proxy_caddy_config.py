@@ -14,7 +14,9 @@ from nanoscale.engine.proxy.caddy_config import (
     build_http_app,
     build_route,
     build_server,
+    config_matches,
     route_id,
+    whole_config,
 )
 
 LOCAL = Listen(host="", http_port=80, https_port=443)
@@ -76,12 +78,45 @@ def test_project_hosts_put_the_base_domain_name_first_without_duplicates() -> No
 
 
 def test_public_url_is_https_for_public_hosts_and_names_non_default_ports() -> None:
-    proxy = CaddyProxy(admin_url="http://127.0.0.1:2019", listen=LOCAL)
+    proxy = CaddyProxy(admin_socket=Path("/nonexistent/admin.sock"), listen=LOCAL)
     try:
         assert proxy.public_url(public) == "https://shop.example.com"
         assert proxy.public_url(blog) == "http://blog.localhost"
-        odd = CaddyProxy(admin_url="http://localhost:2019", listen=Listen("", 8080, 0))
+        odd = CaddyProxy(admin_socket=Path("/nonexistent/admin.sock"), listen=Listen("", 8080, 0))
         assert odd.public_url(public) == "http://shop.example.com:8080"
         odd.close()
     finally:
         proxy.close()
+
+
+ADMIN = "unix//srv/nanoscale/caddy/admin.sock"
+
+
+def test_whole_config_keeps_only_what_routes_nothing() -> None:
+    foreign = {
+        "admin": {
+            "listen": "127.0.0.1:2019",
+            "remote": {"listen": ":2021"},
+            "config": {"persist": False, "load": {"module": "http", "url": "http://evil/"}},
+        },
+        "storage": {"module": "file_system", "root": "/var/lib/caddy"},
+        "apps": {
+            "http": {"servers": {"srv0": {"listen": [":80"], "routes": []}}},
+            "layer4": {"servers": {}},
+            "tls": {"automation": {"policies": []}},
+        },
+    }
+    repaired = whole_config(foreign, [blog], LOCAL, ADMIN)
+    assert repaired["admin"] == {"listen": ADMIN, "config": {"persist": False}}
+    assert repaired["storage"] == foreign["storage"]
+    assert set(repaired["apps"]) == {"http", "tls"}
+    assert repaired["apps"]["http"] == build_http_app([blog], LOCAL)
+    assert not config_matches(foreign, [blog], LOCAL, ADMIN)
+    assert config_matches(repaired, [blog], LOCAL, ADMIN)
+
+
+def test_a_file_server_route_added_to_nanoscales_server_is_a_mismatch() -> None:
+    config = whole_config({}, [blog], LOCAL, ADMIN)
+    server = config["apps"]["http"]["servers"]["nanoscale"]
+    server["routes"].append({"handle": [{"handler": "file_server", "root": "/"}]})
+    assert not config_matches(config, [blog], LOCAL, ADMIN)

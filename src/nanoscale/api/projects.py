@@ -16,6 +16,7 @@ from nanoscale.github import projects as github_projects
 from nanoscale.projects import secrets, service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+from nanoscale.settings import ProxyKind
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -38,7 +39,7 @@ class ProjectOut(BaseModel):
     git_username: str | None
     has_git_credential: bool
     domain: str | None
-    port: int
+    port: int | None  # the project's own loopback port; null behind Caddy (reached by host name)
     status: str
     url: str | None
     created_at: datetime
@@ -52,7 +53,7 @@ class ProjectCreated(ProjectOut):
 _PLAIN_FIELDS = (
     "id", "name", "owner_id", "source_provider", "source_repo_id", "repo_url", "branch",
     "root_directory", "install_command", "build_command", "start_command", "output_directory",
-    "health_check_path", "git_username", "domain", "port", "created_at", "updated_at",
+    "health_check_path", "git_username", "domain", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -64,6 +65,7 @@ def project_out(project: Project, *, db: Session, ctx: AppContext) -> ProjectOut
 def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | None) -> ProjectOut:
     return ProjectOut(
         **{name: getattr(project, name) for name in _PLAIN_FIELDS},
+        port=project.port if ctx.settings.proxy == ProxyKind.NONE else None,
         status=status,
         url=url,
         env_var_keys=secrets.env_var_keys(project, keyring=ctx.keyring),

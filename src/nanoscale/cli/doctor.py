@@ -9,76 +9,67 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import typer
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from nanoscale.cli.findings import Finding, ok, problem
+from nanoscale.cli.host_checks import (
+    check_data_dir_traversable,
+    check_port_ranges,
+    check_sandbox,
+    port_free,
+)
 from nanoscale.crypto import KeyRing, read_key_file
 from nanoscale.db.engine import make_engine
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
+from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
+from nanoscale.engine.proxy.managed import caddy_binary
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-
-def _ok(check: str, detail: str) -> Finding:
-    return Finding(check, True, detail)
-
-
-def _problem(check: str, detail: str, fix: str) -> Finding:
-    return Finding(check, False, detail, fix)
 
 
 def check_secret_key(settings: Settings) -> Finding:
     try:
         if settings.secret_key is not None:
             keys = [k for k in settings.secret_key.get_secret_value().split(",") if k]
-            return _ok("secret key", f"primary key id {KeyRing(keys).primary_key_id}")
+            return ok("secret key", f"primary key id {KeyRing(keys).primary_key_id}")
         path = settings.resolved_secret_key_file
         if not path.exists():
             if settings.is_production:
-                return _problem(
+                return problem(
                     "secret key", f"{path} does not exist",
                     f"nanoscale keys generate > {path} && chmod 600 {path}",
                 )  # fmt: skip
-            return _ok("secret key", f"{path} will be created on first start")
+            return ok("secret key", f"{path} will be created on first start")
         if path.stat().st_mode & 0o077:
-            return _problem("secret key", f"{path} is readable by others", f"chmod 600 {path}")
-        return _ok("secret key", f"primary key id {KeyRing(read_key_file(path)).primary_key_id}")
+            return problem("secret key", f"{path} is readable by others", f"chmod 600 {path}")
+        return ok("secret key", f"primary key id {KeyRing(read_key_file(path)).primary_key_id}")
     except NanoScaleError as exc:
-        return _problem("secret key", exc.message, "set a key from `nanoscale keys generate`")
+        return problem("secret key", exc.message, "set a key from `nanoscale keys generate`")
 
 
 def check_data_dir(settings: Settings) -> Finding:
     path = settings.data_dir.resolve()
     existing = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
     if not os.access(existing, os.W_OK):
-        return _problem(
+        return problem(
             "data directory", f"{existing} is not writable",
             f"chown the directory to the NanoScale user or set NANOSCALE_DATA_DIR ({path})",
         )  # fmt: skip
-    return _ok("data directory", str(path))
+    return ok("data directory", str(path))
 
 
 def check_database(settings: Settings) -> Finding:
     url = settings.resolved_database_url
     sqlite_file = make_url(url).database if url.startswith("sqlite") else None
     if sqlite_file and not Path(sqlite_file).exists():  # connecting would create it
-        return _problem(
+        return problem(
             "database", f"the SQLite database {sqlite_file} does not exist yet",
             "run `nanoscale db upgrade` (or `make run`)",
         )  # fmt: skip
@@ -87,7 +78,7 @@ def check_database(settings: Settings) -> Finding:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        return _problem(
+        return problem(
             "database", f"cannot connect ({type(exc).__name__})",
             "check NANOSCALE_DATABASE_URL and that the database server is running",
         )  # fmt: skip
@@ -95,11 +86,11 @@ def check_database(settings: Settings) -> Finding:
         engine.dispose()
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     if current != head:
-        return _problem(
+        return problem(
             "database", f"schema at revision {current or 'none'}, code expects {head}",
             "run `nanoscale db upgrade`",
         )  # fmt: skip
-    return _ok("database", f"reachable, migrated to {head}")
+    return ok("database", f"reachable, migrated to {head}")
 
 
 def check_private_files(settings: Settings) -> Finding:
@@ -110,60 +101,78 @@ def check_private_files(settings: Settings) -> Finding:
     exposed = [p for p in candidates if p is not None and p.exists() and readable_by_others(p)]
     if exposed:
         names = " ".join(str(p) for p in exposed)
-        return _problem(
+        return problem(
             "file permissions", f"readable by other users: {names}",
             f"chmod 600 {names} (and the database's -wal/-shm files)",
         )  # fmt: skip
-    return _ok("file permissions", "database and key file readable by NanoScale only")
+    return ok("file permissions", "database and key file readable by NanoScale only")
 
 
 def check_git(_settings: Settings) -> Finding:
     git = shutil.which("git")
     if git is None:
-        return _problem("git", "git is not installed", "apt-get install git")
+        return problem("git", "git is not installed", "apt-get install git")
     version = subprocess.run([git, "--version"], capture_output=True, text=True, check=False)
-    return _ok("git", version.stdout.strip())
+    return ok("git", version.stdout.strip())
 
 
 def check_proxy(settings: Settings) -> Finding:
     if settings.proxy != ProxyKind.CADDY:
-        return _ok("proxy", "none (projects are reachable on their ports only)")
-    url = f"{settings.caddy_admin.rstrip('/')}/config/"
-    try:
-        response = httpx.get(url, timeout=3.0)
-    except httpx.HTTPError as exc:
-        return _problem(
-            "proxy", f"Caddy admin API at {settings.caddy_admin} is unreachable "
-            f"({type(exc).__name__})",
-            "start Caddy (`systemctl start caddy`) or set NANOSCALE_CADDY_ADMIN",
+        return ok("proxy", "none (each project is reached on its own loopback port)")
+    socket_path = settings.caddy_admin_socket
+    with CaddyAdmin(socket_path, timeout=3.0) as admin:
+        answers = admin.answers()
+    if not answers and settings.caddy_managed:
+        return check_managed_caddy(settings)
+    if not answers:
+        return problem(
+            "proxy", f"Caddy's admin API does not answer on {socket_path}",
+            "start Caddy with `admin unix/" + str(socket_path) + "` (docs/proxy.md) "
+            "or set NANOSCALE_CADDY_ADMIN to its socket",
         )  # fmt: skip
-    if response.status_code != 200:
-        return _problem(
-            "proxy", f"Caddy admin API answered {response.status_code}",
-            "check that NANOSCALE_CADDY_ADMIN points at Caddy's admin endpoint",
+    exposed = admin_socket_exposure(socket_path)
+    if exposed:
+        return problem("proxy", exposed, f"chmod 700 {socket_path.parent}")
+    return ok("proxy", f"Caddy admin API on {socket_path}, reachable by NanoScale only")
+
+
+def check_managed_caddy(settings: Settings) -> Finding:
+    """Not running yet: `serve` will start it, if it is installed and its port is free."""
+    binary = caddy_binary()
+    if binary is None:
+        return problem(
+            "proxy", "caddy is not installed (NanoScale runs its own Caddy by default)",
+            "apt-get install caddy (`make run` does), or set NANOSCALE_PROXY=none",
         )  # fmt: skip
-    return _ok("proxy", f"Caddy admin API reachable at {settings.caddy_admin}")
+    host = settings.proxy_listen_host or "0.0.0.0"  # noqa: S104 (what Caddy will bind)
+    port = settings.proxy_http_port
+    if not port_free(host, port):
+        return problem(
+            "proxy", f"port {port} on {host}, where NanoScale's Caddy will serve apps, is in use",
+            "stop what holds it, or set NANOSCALE_PROXY_HTTP_PORT to a free port",
+        )  # fmt: skip
+    return ok("proxy", f"{binary} will be started by `nanoscale serve` (apps on port {port})")
 
 
 def check_runtime(settings: Settings) -> Finding:
     if settings.runtime == RuntimeKind.SYSTEMD:
         if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
-            return _problem(
+            return problem(
                 "runtime", "systemd is not running on this host",
                 "set NANOSCALE_RUNTIME=process, or run NanoScale on a systemd host",
             )  # fmt: skip
         if os.geteuid() != 0:
-            return _problem("runtime", "the systemd runtime needs root", "run NanoScale as root")
-        return _ok("runtime", "systemd")
+            return problem("runtime", "the systemd runtime needs root", "run NanoScale as root")
+        return ok("runtime", "systemd")
     if os.geteuid() == 0:  # apps then run as per-project system users
         missing = [tool for tool in ("setpriv", "useradd", "userdel") if not _which_admin(tool)]
         if missing:
-            return _problem(
+            return problem(
                 "runtime", f"running as root but {', '.join(missing)} missing "
                 "(apps run as their own system users)",
                 "apt-get install util-linux passwd",
             )  # fmt: skip
-    return _ok("runtime", "process")
+    return ok("runtime", "process")
 
 
 def _which_admin(tool: str) -> bool:
@@ -171,8 +180,8 @@ def _which_admin(tool: str) -> bool:
 
 
 CHECKS: tuple[Callable[[Settings], Finding], ...] = (
-    check_secret_key, check_data_dir, check_database, check_private_files, check_git,
-    check_proxy, check_runtime,
+    check_secret_key, check_data_dir, check_data_dir_traversable, check_database,
+    check_private_files, check_git, check_proxy, check_runtime, check_sandbox, check_port_ranges,
 )  # fmt: skip
 
 
@@ -180,12 +189,13 @@ def run_checks() -> list[Finding]:
     try:
         settings = load_settings()
     except NanoScaleError as exc:
-        return [_problem("configuration", exc.message, "fix the variables named above")]
-    return [_ok("configuration", f"{settings.env} mode"), *(check(settings) for check in CHECKS)]
+        return [problem("configuration", exc.message, "fix the variables named above")]
+    return [ok("configuration", f"{settings.env} mode"), *(check(settings) for check in CHECKS)]
 
 
 def doctor() -> None:
-    """Check configuration, database, git, proxy and runtime; exit 1 if anything is wrong."""
+    """Check configuration, database, git, proxy, runtime, sandbox, data directory access and
+    ports; exit 1 if anything is wrong."""
     findings = run_checks()
     for finding in findings:
         mark = "ok  " if finding.ok else "FAIL"

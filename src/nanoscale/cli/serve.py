@@ -9,6 +9,8 @@ import uvicorn
 
 from nanoscale.app import create_app
 from nanoscale.cli.common import settings_or_exit
+from nanoscale.cli.host_checks import startup_notes
+from nanoscale.cli.proxy_startup import start_proxy
 from nanoscale.context import build_context
 from nanoscale.db.migrate import upgrade
 from nanoscale.errors import NanoScaleError
@@ -40,13 +42,17 @@ def serve() -> None:
     """Apply migrations and serve the API and dashboard."""
     settings = settings_or_exit()
     try:
+        settings, proxy_line = start_proxy(settings)
         ctx = build_context(settings)
         upgrade(ctx.engine)
     except NanoScaleError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
+    for note in startup_notes(settings):
+        typer.echo(note, err=True)
     app = create_app(settings, context=ctx)
     url = f"http://{settings.host}:{settings.port}"
     typer.echo(f"NanoScale {app.version} is running at {url}  (Ctrl+C to stop)")
+    typer.echo(proxy_line)
     uvicorn.run(app, **uvicorn_options(settings))
     ctx.close()

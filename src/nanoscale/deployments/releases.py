@@ -53,6 +53,7 @@ def release_job(
         health_check_path=project.health_check_path,
         hosts=hosts_for(project, settings),
         env=read_env_vars(project, keyring=keyring),
+        stable_port=project.port,
     )
 
 

@@ -24,9 +24,12 @@ from nanoscale.engine.isolation import lock_down_project_tree, lock_down_release
 from nanoscale.engine.proxy.base import Proxy, Route
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
 from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.engine.static_publish import publish_static, unpublish
 from nanoscale.engine.static_root import check_static_root
-from nanoscale.errors import UserCodeError
+from nanoscale.errors import NanoScaleError, UserCodeError
+from nanoscale.logs import get_logger
 
+log = get_logger(__name__)
 BUILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -45,6 +48,7 @@ class ReleaseJob:
     health_check_path: str
     hosts: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
+    stable_port: int | None = None  # the project's own port (used without Caddy)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,15 @@ class ProjectPaths:
 
     def release(self, deployment_id: str) -> Path:
         return self.root / "releases" / deployment_id
+
+    @property
+    def published_root(self) -> Path:
+        """<data_dir>/published/<project id>: outside the project's tree, platform-owned."""
+        return self.root.parent.parent / "published" / self.root.name
+
+    def published(self, deployment_id: str) -> Path:
+        """A static release's output as the proxy serves it (engine/static_publish.py)."""
+        return self.published_root / deployment_id
 
     def release_log(self, deployment_id: str) -> Path:
         return self.root / "logs" / f"{deployment_id}.log"
@@ -139,9 +152,13 @@ def spec_for(job: ReleaseJob, paths: ProjectPaths, *, port: int, run_as: str | N
 
 
 def route_for(job: ReleaseJob, port: int, paths: ProjectPaths) -> Route:
-    static_root = static_root_for(job, paths)
-    upstream = None if static_root else port
-    return Route(job.project_id, job.hosts, upstream_port=upstream, static_root=static_root)
+    """Static sites are served from their published copy, never from the release itself."""
+    if is_static(job):
+        published = paths.published(job.deployment_id)
+        return Route(
+            job.project_id, job.hosts, None, static_root=published, stable_port=job.stable_port
+        )
+    return Route(job.project_id, job.hosts, port, static_root=None, stable_port=job.stable_port)
 
 
 @dataclass
@@ -185,7 +202,7 @@ class Pipeline:
         progress.commit_fetched(info)
         if run_as is not None:
             give_tree_to(release_dir, run_as)
-        lock_down_release(release_dir, static=is_static(job))
+        lock_down_release(release_dir)
         workdir = workdir_for(job, paths)
         if not workdir.is_dir():
             raise UserCodeError(
@@ -212,6 +229,20 @@ class Pipeline:
         log(f"release {job.commit_sha[:12]} is live\n")
         return handle
 
+    def ensure_published(self, job: ReleaseJob, paths: ProjectPaths) -> None:
+        """Publish a live static release again if its copy is missing (e.g. it went live
+        before sites were published as copies). A failure is logged; the route then 404s."""
+        published = paths.published(job.deployment_id)
+        root = static_root_for(job, paths) if is_static(job) else None
+        if root is None or published.is_dir() or not root.is_dir():
+            return
+        try:
+            check_static_root(root)
+            publish_static(root, published, group=self.proxy.static_reader_gid())
+        except (NanoScaleError, OSError) as exc:
+            unpublish(published)
+            log.warning("deploy.republish_failed", deployment_id=job.deployment_id, error=str(exc))
+
     def retire(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
         """After the switch: let in-flight requests drain, then stop and delete the release."""
         time.sleep(self.limits.drain_seconds)
@@ -220,6 +251,7 @@ class Pipeline:
     def discard(self, handle: ReleaseHandle, paths: ProjectPaths) -> None:
         if handle.ref != STATIC_REF:
             self.runtime.stop(handle)
+        unpublish(paths.published(handle.deployment_id))
         shutil.rmtree(paths.release(handle.deployment_id), ignore_errors=True)
 
     def _build(
@@ -267,6 +299,13 @@ class Pipeline:
                     code="output_missing",
                 )
             check_static_root(spec.static_root)  # no link may publish a host file
+            published = paths.published(job.deployment_id)
+            unpublish(published)  # a half-made copy from an interrupted attempt
+            try:
+                publish_static(spec.static_root, published, group=self.proxy.static_reader_gid())
+            except BaseException:
+                unpublish(published)
+                raise
             return ReleaseHandle(job.deployment_id, job.project_id, 0, STATIC_REF)
         if not job.start_command:
             raise UserCodeError(

@@ -129,6 +129,7 @@ def _url(
         hosts=hosts_for(project, settings),
         upstream_port=None if static else live.release_port,
         static_root=None,
+        stable_port=project.port,
     )
     return proxy.public_url(route)
 

@@ -238,6 +238,8 @@ class Worker:
             for d, job in jobs
             if job.start_command and not job.output_directory
         ]
+        for d, job in jobs:
+            self.pipeline.ensure_published(job, paths[d.id])
         try:
             self.backends.runtime.adopt([handle_of(d) for d, _ in jobs], specs)
             self.backends.proxy.restore([route_of(job, d, paths[d.id]) for d, job in jobs])

@@ -57,7 +57,9 @@ def _stop_everything(ctx: AppContext, project: Project) -> None:
                 backends.runtime.stop(handle_of(deployment), grace_seconds=5)
                 deployment.release_stopped_at = utcnow()
     backends.proxy.remove(project.id)
-    shutil.rmtree(project_paths(ctx.settings, project.id).root, ignore_errors=True)
+    paths = project_paths(ctx.settings, project.id)
+    shutil.rmtree(paths.root, ignore_errors=True)
+    shutil.rmtree(paths.published_root, ignore_errors=True)
     try:
         remove_project_user(name)
     except PlatformError as exc:  # the deletion goes on; the operator can remove the user later

@@ -13,6 +13,8 @@ class Route:
     hosts: tuple[str, ...]  # `<name>.<base domain>` plus custom domains
     upstream_port: int | None  # for process releases
     static_root: Path | None  # for static sites
+    # The project's own port: without Caddy, its stable address (engine/proxy/none.py).
+    stable_port: int | None = None
 
 
 class Proxy(Protocol):
@@ -31,6 +33,11 @@ class Proxy(Protocol):
         ...
 
     def healthy(self) -> bool: ...
+
+    def static_reader_gid(self) -> int | None:
+        """The group that may read published static sites (the proxy's), or None when the
+        orchestrator's own user serves them."""
+        ...
 
     def ensure_config(self) -> bool:
         """Re-install the routes if the proxy lost them (e.g. it restarted); True if it did.

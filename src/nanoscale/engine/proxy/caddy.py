@@ -1,62 +1,54 @@
-"""Caddy driven through its admin API (loopback only).
+"""Caddy driven through its admin API, on a Unix socket only NanoScale can reach.
 
 Every change is one admin request, which Caddy applies as a graceful config switch: listeners
 are kept, in-flight requests finish on the old handlers, no process reload. A project's route
 is replaced in place with `PATCH /id/<route id>`, so a release switch is atomic.
 
-Caddy keeps its config in memory (NanoScale turns persistence off in its docs): after a Caddy
-restart the NanoScale server is gone. `ensure_config()` notices and re-installs every route
-this process knows; the worker calls it periodically, and `restore(routes)` rebuilds from the
-database after an orchestrator restart.
+NanoScale owns Caddy's whole routing config (`caddy_config.whole_config`): besides its own
+`nanoscale` server, nothing may route traffic or open the admin API. Caddy keeps its config in
+memory (persistence off), so after a Caddy restart the server is gone. `ensure_config()`
+compares the WHOLE live config with what NanoScale applied and loads the repaired config when
+they differ (a restart, a foreign route, a file server at `/`, a remote admin endpoint);
+the worker calls it periodically, and `restore(routes)` rebuilds from the database after an
+orchestrator restart.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from nanoscale.engine.proxy.base import Route
+from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_listen_address
 from nanoscale.engine.proxy.caddy_config import (
     SERVER_ID,
-    SERVER_NAME,
     Listen,
     automatic_https,
-    build_http_app,
     build_route,
-    build_server,
+    config_matches,
     route_id,
     server_listen,
     uses_https,
+    whole_config,
 )
-from nanoscale.errors import ConfigError, PlatformError
-from nanoscale.settings import is_loopback_host
-
-ADMIN_TIMEOUT = 10.0
+from nanoscale.errors import PlatformError
 
 
 class CaddyProxy:
-    def __init__(self, *, admin_url: str, listen: Listen) -> None:
-        host = urlsplit(admin_url).hostname or ""
-        if not is_loopback_host(host):
-            raise ConfigError(
-                f"NANOSCALE_CADDY_ADMIN must be a loopback address, not {host!r}: "
-                "Caddy's admin API has no authentication",
-                field="NANOSCALE_CADDY_ADMIN",
-            )
-        self._admin = admin_url.rstrip("/")
+    def __init__(
+        self, *, admin_socket: Path, listen: Listen, revive: Callable[[], object] | None = None
+    ) -> None:
+        """`revive` starts Caddy again when it is NanoScale's own and stopped answering."""
+        self._revive = revive
+        self._admin = CaddyAdmin(admin_socket)
+        self._admin_listen = admin_listen_address(admin_socket)
         self._listen = listen
         self._routes: dict[str, Route] = {}
         self._lock = threading.Lock()
-        # Caddy restarts its admin endpoint on every config load, so a reused keep-alive
-        # connection can fail with no response: one fresh connection per admin request.
-        self._http = httpx.Client(
-            base_url=self._admin,
-            timeout=ADMIN_TIMEOUT,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
 
     # -- Proxy interface ---------------------------------------------------------------------
 
@@ -82,7 +74,7 @@ class CaddyProxy:
             if self._server_present():
                 self._check(self._request("POST", f"/id/{SERVER_ID}/routes", route))
             else:
-                self._install_server()
+                self._load_whole_config()
                 return
         else:
             self._check(response)
@@ -98,19 +90,21 @@ class CaddyProxy:
                 self._sync_server_fields()
 
     def restore(self, routes: list[Route]) -> None:
-        """Replace NanoScale's whole server with exactly these routes (one config switch)."""
+        """Load the whole config with exactly these routes (one config switch)."""
         with self._lock:
             self._routes = {r.project_id: r for r in routes}
-            self._install_server()
+            self._load_whole_config()
 
     def ensure_config(self) -> bool:
-        """Re-install NanoScale's server if Caddy lost it (e.g. restarted) or its routes no
-        longer match what NanoScale applied (edited behind its back). True if it did.
+        """Load the repaired whole config if Caddy's differs from what NanoScale applied (Caddy
+        restarted, or anything was added or edited behind its back). True if it did.
         Only reads when everything matches: no config load, so no connection is disturbed."""
         with self._lock:
-            if self._routes_match():
+            current = self._current_or_revived_config()
+            routes = list(self._routes.values())
+            if config_matches(current, routes, self._listen, self._admin_listen):
                 return False
-            self._install_server()
+            self._load(whole_config(current, routes, self._listen, self._admin_listen))
             return True
 
     def public_url(self, route: Route) -> str:
@@ -122,27 +116,23 @@ class CaddyProxy:
         return f"{scheme}://{host}" + ("" if port == default else f":{port}")
 
     def healthy(self) -> bool:
+        return self._admin.answers()
+
+    def static_reader_gid(self) -> int | None:
+        """Caddy's group: Caddy created its admin socket, so the socket carries it."""
         try:
-            return self._http.get("/config/").status_code == 200
-        except httpx.TransportError:
-            return False
+            return self._admin.socket_path.stat().st_gid
+        except OSError:
+            return None
 
     def close(self) -> None:
-        self._http.close()
+        self._admin.close()
 
     # -- admin API helpers ---------------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: Route | Any = None) -> httpx.Response:
         payload = build_route(body, self._listen) if isinstance(body, Route) else body
-        try:
-            if payload is None:
-                return self._http.request(method, path)
-            return self._http.request(method, path, json=payload)
-        except httpx.TransportError as exc:
-            raise PlatformError(
-                f"Caddy's admin API at {self._admin} is unreachable ({type(exc).__name__})",
-                code="proxy_unreachable",
-            ) from None
+        return self._admin.request(method, path, payload)
 
     def _check(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -158,27 +148,27 @@ class CaddyProxy:
         self._check(response)
         return True
 
-    def _routes_match(self) -> bool:
-        response = self._request("GET", f"/id/{SERVER_ID}/routes")
-        if response.status_code in {400, 404}:
-            return False
+    def _current_config(self) -> Any:
+        response = self._request("GET", "/config/")
         self._check(response)
-        actual = {r.get("@id"): r for r in response.json() or [] if isinstance(r, dict)}
-        expected = {route_id(p): build_route(r, self._listen) for p, r in self._routes.items()}
-        return actual == expected
+        return response.json()
 
-    def _install_server(self) -> None:
+    def _current_or_revived_config(self) -> Any:
+        try:
+            return self._current_config()
+        except PlatformError as exc:
+            if exc.code != "proxy_unreachable" or self._revive is None:
+                raise
+        self._revive()
+        return self._current_config()
+
+    def _load_whole_config(self) -> None:
         routes = list(self._routes.values())
-        apps = self._request("GET", "/config/apps")
-        if apps.status_code >= 400 or apps.json() is None:
-            body = {"http": build_http_app(routes, self._listen)}
-            self._check(self._request("POST", "/config/apps", body))
-        elif "http" not in apps.json():
-            body = build_http_app(routes, self._listen)
-            self._check(self._request("POST", "/config/apps/http", body))
-        else:
-            path = f"/config/apps/http/servers/{SERVER_NAME}"
-            self._check(self._request("POST", path, build_server(routes, self._listen)))
+        current = self._current_config()
+        self._load(whole_config(current, routes, self._listen, self._admin_listen))
+
+    def _load(self, config: dict[str, Any]) -> None:
+        self._check(self._request("POST", "/load", config))
 
     def _sync_server_fields(self) -> None:
         """Listen addresses and HTTPS skip list follow the set of hosts."""

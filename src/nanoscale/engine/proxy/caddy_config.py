@@ -107,3 +107,42 @@ def build_http_app(routes: list[Route], listen: Listen) -> dict[str, Any]:
     if listen.https_port:
         app["https_port"] = listen.https_port
     return app
+
+
+# -- the whole config --------------------------------------------------------------------------
+# NanoScale owns all of Caddy's routing: anything that could send traffic somewhere (another
+# server, an app such as a layer4 proxy, a remote admin endpoint, a config loader) is dropped
+# when the config is repaired. Only settings that route nothing survive: where Caddy stores
+# certificates, its logs, and its certificate (`tls`) and CA (`pki`) apps.
+KEPT_TOP_LEVEL = ("storage", "logging")
+KEPT_APPS = ("tls", "pki")
+
+
+def build_admin(current: Any, admin_listen: str) -> dict[str, Any]:
+    """The admin section: only on NanoScale's socket; no remote admin, no config loader."""
+    current = current if isinstance(current, dict) else {}
+    admin: dict[str, Any] = {"listen": admin_listen}
+    for key in ("origins", "enforce_origin"):
+        if key in current:
+            admin[key] = current[key]
+    config = current.get("config")
+    if isinstance(config, dict) and "persist" in config:
+        admin["config"] = {"persist": config["persist"]}
+    return admin
+
+
+def whole_config(
+    current: Any, routes: list[Route], listen: Listen, admin_listen: str
+) -> dict[str, Any]:
+    """`current` repaired: NanoScale's admin section and `http` app, plus what routes nothing."""
+    current = current if isinstance(current, dict) else {}
+    config: dict[str, Any] = {k: current[k] for k in KEPT_TOP_LEVEL if k in current}
+    config["admin"] = build_admin(current.get("admin"), admin_listen)
+    apps = current.get("apps") if isinstance(current.get("apps"), dict) else {}
+    config["apps"] = {k: apps[k] for k in KEPT_APPS if k in apps}
+    config["apps"]["http"] = build_http_app(routes, listen)
+    return config
+
+
+def config_matches(current: Any, routes: list[Route], listen: Listen, admin_listen: str) -> bool:
+    return bool(current == whole_config(current, routes, listen, admin_listen))
