@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
-from nanoscale.dashboard import forms
-from nanoscale.dashboard.presets import PRESETS
+from nanoscale.accounts.sessions import SessionInfo
+from nanoscale.dashboard import forms, github_connection, github_picker
+from nanoscale.dashboard.presets import COMMAND_FIELDS, PRESETS
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     DashboardRoute,
     Form,
     SignedIn,
     field_errors,
+    form_text,
     redirect,
     rerender_on_error,
 )
 from nanoscale.deployments import service
 from nanoscale.deployments.reads.status import project_summaries
 from nanoscale.errors import NanoScaleError
+from nanoscale.github import projects as github_projects
 from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
+SHOWN_IN_GITHUB_MODE = {"name", "root_directory", "env_vars", "github_source.selected_branch",
+                        *COMMAND_FIELDS}  # fmt: skip
 
 
 @router.get("/projects", response_class=HTMLResponse)
@@ -36,16 +44,28 @@ def _new_page(
     values: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
+    *,
     env_rows: forms.EnvRows | None = None,
+    github: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    gh_notice, gh_error = github_connection.notices(dict(request.query_params))
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS, env_rows=env_rows,
+        errors=errors, presets=PRESETS, env_rows=env_rows, mode="github" if github else "manual",
+        gh_notice=gh_notice, gh_error=gh_error, gh_back="/projects/new", **(github or {}),
     )  # fmt: skip
 
 
+def _github(db: DbSession, ctx: Context, info: SessionInfo, params: Any) -> dict[str, Any]:
+    query = github_picker.PickerQuery.parse(params)
+    return github_picker.picker_context(db, ctx=ctx, user=info.user, query=query)
+
+
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project_page(request: Request, info: SignedIn) -> HTMLResponse:
+def new_project_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
+    if request.query_params.get("source") == "github":
+        github = _github(db, ctx, info, request.query_params)
+        return _new_page(request, {}, {}, github=github)
     return _new_page(request, {"branch": "main"}, {})
 
 
@@ -54,13 +74,45 @@ def create_project(
     request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
 ) -> Response:
     values = forms.form_values(form)
+    if form.get("source") == "github":
+        return _create_from_github(request, db=db, ctx=ctx, info=info, form=form, values=values)
 
     def page(exc: NanoScaleError) -> Response:
-        return _new_page(request, values, field_errors(exc), exc.status, forms.env_rows(form))
+        return _new_page(
+            request, values, field_errors(exc), exc.status, env_rows=forms.env_rows(form)
+        )
 
     with rerender_on_error(db, page):
         data = forms.project_create(values, forms.env_patch(form, new_project=True))
         project, _ = service.create_and_deploy_project(
+            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
+        )
+    return redirect(f"/projects/{project.id}")
+
+
+def _create_from_github(
+    request: Request,
+    *,
+    db: DbSession,
+    ctx: Context,
+    info: SessionInfo,
+    form: FormData,
+    values: dict[str, str],
+) -> Response:
+    ids = {"installation_id": form_text(form, "installation_id"),
+           "repo_id": form_text(form, "repo_id")}  # fmt: skip
+
+    def page(exc: NanoScaleError) -> Response:
+        github = _github(db, ctx, info, ids)
+        errors = field_errors(exc)
+        if not errors.keys() & SHOWN_IN_GITHUB_MODE:  # e.g. the repository: above the form
+            errors = {"_form": exc.message}
+        return _new_page(request, values, errors, exc.status, env_rows=forms.env_rows(form),
+                         github=github)  # fmt: skip
+
+    with rerender_on_error(db, page):
+        data = forms.github_project_create(values, forms.env_patch(form, new_project=True), **ids)
+        project, _ = github_projects.create_and_deploy(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )
     return redirect(f"/projects/{project.id}")

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import users
 from nanoscale.accounts.sessions import SessionInfo
+from nanoscale.dashboard import github_connection
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     DashboardRoute,
@@ -33,9 +34,18 @@ NOTICES = {
 
 
 def _page(
-    request: Request, db: DbSession, info: SessionInfo, status: int = 200, **extra: Any
+    request: Request,
+    db: DbSession,
+    ctx: Context,
+    info: SessionInfo,
+    status: int = 200,
+    **extra: Any,
 ) -> HTMLResponse:
+    gh_notice, gh_error = github_connection.notices(dict(request.query_params))
     context: dict[str, Any] = {
+        "gh": github_connection.connection(db, ctx=ctx, user=info.user),
+        "gh_notice": gh_notice,
+        "gh_error": gh_error,
         "nav": "settings",
         "users": users.list_users(db) if info.user.is_admin else [],
         "pw_errors": {},
@@ -53,8 +63,8 @@ def _admin(info: SessionInfo) -> None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, db: DbSession, info: SignedIn) -> HTMLResponse:
-    return _page(request, db, info)
+def settings_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
+    return _page(request, db, ctx, info)
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
@@ -62,7 +72,7 @@ def change_password(
     request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
 ) -> Response:
     def page(exc: NanoScaleError) -> Response:
-        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
+        return _page(request, db, ctx, info, exc.status, pw_errors=field_errors(exc))
 
     with rerender_on_error(db, page):
         users.change_password(
@@ -78,14 +88,14 @@ def change_password(
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
-def add_user(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
+def add_user(request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form) -> Response:
     _admin(info)
     username = form_text(form, "username")
 
     def page(exc: NanoScaleError) -> Response:
         values = {"username": username}
         errors = field_errors(exc)
-        return _page(request, db, info, exc.status, user_errors=errors, user_values=values)
+        return _page(request, db, ctx, info, exc.status, user_errors=errors, user_values=values)
 
     with rerender_on_error(db, page):
         users.create_user(
@@ -101,12 +111,14 @@ def add_user(request: Request, db: DbSession, info: SignedIn, form: Form) -> Res
 
 @router.post("/settings/users/{user_id}/delete", response_class=HTMLResponse)
 def remove_user(
-    request: Request, db: DbSession, info: SignedIn, _form: Form, user_id: str
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, _form: Form, user_id: str
 ) -> Response:
     _admin(info)
 
     def page(exc: NanoScaleError) -> Response:
-        return _page(request, db, info, exc.status, user_errors=field_errors(exc, whole_form=True))
+        return _page(
+            request, db, ctx, info, exc.status, user_errors=field_errors(exc, whole_form=True)
+        )
 
     with rerender_on_error(db, page):
         users.delete_user(
