@@ -125,13 +125,28 @@ def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubSt
     page.goto(f"{project_url}/deployments")
     expect(page.locator("[data-deployment-row]")).to_have_count(2)  # create + the main push
 
+    # A push whose deliveries never arrive: "Check for new commits" deploys it anyway, and a
+    # second check finds nothing new.
+    with httpx.Client(base_url=stack.served.base_url, timeout=30) as sim:
+        sim.post("/_sim/faults", json={"drop_deliveries": 2})  # the App's and the repo's hook
+    missed = sim_push(stack, "main", "v4", "Pushed while the webhook was down")
+    page.goto(project_url)
+    page.locator("[data-check-commits]").click()
+    page.wait_for_url(re.compile(r"/deployments/[0-9a-f]+$"))
+    expect(page.locator("[data-deployment-state=live]")).to_be_visible(timeout=120_000)
+    page.goto(project_url)
+    expect(page.locator("[data-current-commit]")).to_have_text(missed[:7])
+    page.locator("[data-check-commits]").click()
+    expect(page.locator("[data-check-result]")).to_contain_text("Up to date")
+    screenshot(page, "gh-11-checked")
+
     # Delete the project: its repository webhook is gone on GitHub.
     assert stack.app_repo.hooks, "NanoScale created no repository hook"
     page.goto(f"{project_url}/settings")
     page.get_by_label(re.compile("Type the project name")).fill("app")
     page.get_by_role("button", name="Delete app").click()
     page.wait_for_url(re.compile(r"/projects\?deleted=1"))
-    screenshot(page, "gh-11-deleted")
+    screenshot(page, "gh-12-deleted")
     assert stack.app_repo.hooks == {}
 
     leaks = responses.leaks(stack.secrets())
