@@ -60,8 +60,10 @@ def main() -> None:
                 remove_project_user(data.name)
         elapsed = time.perf_counter() - started
         print(f"deployments: {len(states)} ({', '.join(sorted(set(states)))})")
-        print(f"installation tokens minted for {DEPLOYS} deployments: {w.gateway.minted} "
-              "(target 1)")  # fmt: skip
+        clone = [t for t in w.sim.state.installation_tokens.values()
+                 if t.permissions == {"contents": "read"}]  # fmt: skip
+        print(f"installation tokens minted for {DEPLOYS} deployments: {len(clone)} clone token(s)"
+              f" (target 1); {w.gateway.minted} in all (the hook has its own)")  # fmt: skip
         print(f"GitHub API calls: {w.gateway.calls}; wall time {elapsed:.1f} s "
               f"({elapsed / DEPLOYS:.2f} s per deployment)")  # fmt: skip
 

@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from nanoscale.db.engine import session_scope
@@ -20,7 +22,7 @@ from nanoscale.deployments.models import Deployment
 from nanoscale.github import models as m
 from nanoscale.github.sealed import unseal
 from nanoscale.github.webhooks.verify import signature_matches
-from nanoscale.settings import Settings
+from nanoscale.settings import Settings as NanoScaleSettings
 from tests.fakes.github import gitstore
 from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
@@ -33,7 +35,7 @@ URL = "/api/integrations/github/webhook"
 
 @pytest.fixture
 def gh(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., NanoScaleSettings],
     database_url: str,
     github_sim: GitHubSimulator,
     github_served: ServedSimulator,
@@ -238,7 +240,8 @@ def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hoo
     assert listed.status_code == 200, listed.text
     rows = listed.json()["deliveries"]
     assert any(r["outcome"] == "deployed" and r["after"] == sha for r in rows)
-    assert any(r["reason"] and "not selected" in r["reason"] for r in rows)
+    sent = [(d.event, d.target_type, d.status_code) for d in gh.sim.state.deliveries]
+    assert any(r["reason"] and "not selected" in r["reason"] for r in rows), (rows, sent)
     bob = gh.person("bob")
     foreign = bob.client.get("/api/integrations/github/deliveries",
                              params={"project_id": project["id"]})  # fmt: skip
@@ -280,3 +283,51 @@ def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHub
 def _installation(gh: GitHubHarness) -> int:
     with session_scope(gh.ctx.sessions) as db:
         return db.scalars(select(m.ProjectGitHubLink.installation_id)).one()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    event=st.text(max_size=80),
+    guid=st.text(max_size=80),
+    hook=st.text(alphabet="0123456789-x", max_size=25),
+    target=st.sampled_from(["integration", "repository", "", "bogus"]),
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "ref",
+                            "after",
+                            "before",
+                            "repository",
+                            "deleted",
+                            "action",
+                            "installation",
+                            "sender",
+                            "id",
+                            "repositories_removed",
+                        ]
+                    ),
+                    inner,
+                    max_size=6,
+                )
+            ),
+            max_leaves=20,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+)
+def test_generated_deliveries_never_get_a_server_error(
+    gh: GitHubHarness, event: str, guid: str, hook: str, target: str, body: bytes
+) -> None:
+    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": guid, "X-GitHub-Hook-ID": hook,
+               "X-GitHub-Hook-Installation-Target-Type": target,
+               "X-Hub-Signature-256": _sign(WEBHOOK_SECRET, body)}  # fmt: skip
+    safe = {k: v for k, v in headers.items() if v.isprintable() and v.isascii()}
+    answer = gh.person("alice").client.post(URL, content=body, headers=safe)
+    assert answer.status_code < 500, answer.text

@@ -9,6 +9,7 @@ install pages as a browser would. NanoScale's own outgoing GitHub requests go th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -190,10 +191,13 @@ class GitHubHarness:
         self.world.app.webhook_url = f"{PUBLIC}/api/integrations/github/webhook"
         self.world.app.webhook_secret = WEBHOOK_SECRET
 
+        lock = threading.Lock()  # one TestClient: its requests are not meant to overlap
+
         def _post(
             url: str, headers: dict[str, str], body: bytes
         ) -> tuple[int, dict[str, str], str]:
-            answer = receiver.post(urlsplit(url).path, content=body, headers=headers)
+            with lock:
+                answer = receiver.post(urlsplit(url).path, content=body, headers=headers)
             return answer.status_code, dict(answer.headers), answer.text
 
         self.sim.deliverer.transport = _post

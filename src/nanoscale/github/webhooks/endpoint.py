@@ -105,6 +105,28 @@ def _process(
     payload: dict[str, Any],
 ) -> JSONResponse:
     fields = _fields(event, guid, hook_id, target_type, payload)
+    try:
+        outcome = _handle(ctx, event=event, guid=guid, hook_id=hook_id, payload=payload,
+                          fields=fields)  # fmt: skip
+    except Exception as exc:  # the platform failed (database): kept, so Redeliver retries it
+        log.exception("github.webhook.failed", delivery_id=guid, hook_id=hook_id)
+        _record_failure(ctx, fields=fields, error=type(exc).__name__)
+        message = "NanoScale could not process this delivery; redeliver it"
+        return _answer(503, error="webhook_failed", delivery_id=guid, message=message)
+    log.info("github.webhook.received", webhook_event=event, delivery_id=guid, hook_id=hook_id,
+             outcome=outcome.outcome)  # fmt: skip
+    return _answer(outcome.status, **outcome.body(guid))
+
+
+def _handle(
+    ctx: AppContext,
+    *,
+    event: str,
+    guid: str,
+    hook_id: int,
+    payload: dict[str, Any],
+    fields: dict[str, Any],
+) -> Outcome:
     with session_scope(ctx.sessions) as db:
         row = deliveries.claim(db, fields=fields)
         if row is None:
@@ -117,9 +139,17 @@ def _process(
                 outcome = handler(db, ctx=ctx, payload=payload, delivery_id=guid,
                                   hook_id=hook_id)  # fmt: skip
             deliveries.finish(row, outcome)
-    log.info("github.webhook.received", webhook_event=event, delivery_id=guid, hook_id=hook_id,
-             outcome=outcome.outcome)  # fmt: skip
-    return _answer(outcome.status, **outcome.body(guid))
+    return outcome
+
+
+def _record_failure(ctx: AppContext, *, fields: dict[str, Any], error: str) -> None:
+    try:
+        with session_scope(ctx.sessions) as db:
+            row = deliveries.claim(db, fields=fields)
+            if row is not None:
+                row.status_code, row.error_message = 503, error
+    except Exception:  # the database itself is down: GitHub's delivery log keeps the event
+        log.exception("github.webhook.not_recorded", delivery_id=fields["delivery_id"])
 
 
 def _fields(
