@@ -17,10 +17,16 @@ from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker.loop import start_worker
 from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
+from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.github.credentials import register_github_credentials
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
-from nanoscale.http_middleware import BodyLimitMiddleware, RequestLogMiddleware
+from nanoscale.http_middleware import (
+    SECURITY_HEADERS,
+    BodyLimitMiddleware,
+    RequestLogMiddleware,
+    SecurityHeadersMiddleware,
+)
 from nanoscale.logs import get_logger
 from nanoscale.request_context import RequestContextMiddleware
 from nanoscale.settings import Settings
@@ -66,7 +72,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("http.unhandled_error", error_type=type(exc).__name__)
-        return _error(500, "internal_error", "an internal error occurred; see the server log")
+        response = _error(500, "internal_error", "an internal error occurred; see the server log")
+        # Answered outside every middleware (Starlette's outermost error handler).
+        response.headers.update({**SECURITY_HEADERS, "Cache-Control": "no-store"})
+        return response
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
@@ -95,8 +104,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     _install_error_handlers(app)
     app.include_router(api_router)
     install_dashboard(app)
-    # The last added runs first: bind the request id, log every request, refuse foreign
-    # hosts, then limit bodies.
+    # The last added runs first: the real client address (from a proven proxy only), security
+    # headers on everything, bind the request id, log every request, refuse foreign hosts,
+    # then limit bodies.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -105,4 +115,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    secret = settings.proxy_secret.get_secret_value() if settings.proxy_secret else None
+    app.add_middleware(
+        ForwardedHeadersMiddleware, trusted_proxies=settings.trusted_proxies, secret=secret
+    )
     return app

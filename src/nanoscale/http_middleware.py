@@ -1,4 +1,5 @@
-"""ASGI middleware: request body limit (413) and request logging without bodies or queries."""
+"""ASGI middleware: security headers on every response, request body limit (413) and request
+logging without bodies or queries."""
 
 from __future__ import annotations
 
@@ -124,3 +125,49 @@ class RequestLogMiddleware:
                 status=status["code"],
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
+
+
+# Every response: never framed (clickjacking: a page, deployed apps included, framing the
+# dashboard invisibly) and never content-sniffed (a log line shaped like HTML stays text).
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+# Pages, API answers and log streams are per user: no copy is kept by the browser or a
+# proxy, so Back after logout does not show them. Only the static assets may be cached.
+NO_STORE = "no-store"
+CACHEABLE_PREFIX = "/static/"
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every HTTP response and `Cache-Control: no-store` to every
+    one outside /static/, whatever produced it (routes, streams, errors from middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIX)
+
+        async def add_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = with_security_headers(
+                    list(message.get("headers", [])), cacheable=cacheable
+                )
+            await send(message)
+
+        await self.app(scope, receive, add_headers)
+
+
+def with_security_headers(
+    headers: list[tuple[bytes, bytes]], *, cacheable: bool
+) -> list[tuple[bytes, bytes]]:
+    wanted = {name.lower().encode(): value.encode() for name, value in SECURITY_HEADERS.items()}
+    if not cacheable:
+        wanted[b"cache-control"] = NO_STORE.encode()
+    kept = [(name, value) for name, value in headers if name.lower() not in wanted]
+    return kept + list(wanted.items())

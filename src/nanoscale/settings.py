@@ -28,6 +28,7 @@ from nanoscale.errors import ConfigError
 ENV_PREFIX = "NANOSCALE_"
 CONFIG_FILE_VAR = "NANOSCALE_CONFIG_FILE"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+MIN_PROXY_SECRET_LENGTH = 32
 DEV_PROXY_HTTP_PORT = 8080
 UNIX_PREFIX = "unix/"  # Caddy's network prefix: `unix//abs/path` names the socket /abs/path
 
@@ -73,8 +74,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Host names (besides the public URL's, NANOSCALE_HOST's and loopback) requests may name.
     allowed_hosts: Annotated[list[str], NoDecode] = []
-    # Proxies whose X-Forwarded-For/-Proto is believed; nobody's by default.
+    # Proxies whose X-Forwarded-For/-Proto is believed, when they also send the proxy secret
+    # (tenants on this host can connect from the proxy's address; see forwarded.py).
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    proxy_secret: SecretStr | None = None
 
     session_idle_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_absolute_seconds: int = Field(default=30 * 24 * 3600, ge=60)
@@ -116,6 +119,11 @@ class Settings(BaseSettings):
     # github.com by default; GitHub Enterprise Server (and the test simulator) by URL.
     github_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"
+    # Tenant isolation (docs/security.md): each build and each release gets these limits.
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"  # auto: bubblewrap when installed
+    tenant_memory_mb: int = Field(default=2048, ge=32)
+    tenant_max_processes: int = Field(default=1024, ge=16)
+    tenant_cpu_percent: int = Field(default=200, ge=10)  # of one core
 
     @classmethod
     def settings_customise_sources(
@@ -204,6 +212,18 @@ class Settings(BaseSettings):
         if self.port_range_start > self.port_range_end:
             raise ValueError(
                 "NANOSCALE_PORT_RANGE_START must not be greater than NANOSCALE_PORT_RANGE_END"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _proxy_secret_rules(self) -> Settings:
+        secret = self.proxy_secret.get_secret_value() if self.proxy_secret else ""
+        if self.trusted_proxies and len(secret) < MIN_PROXY_SECRET_LENGTH:
+            raise ValueError(
+                "NANOSCALE_TRUSTED_PROXIES needs NANOSCALE_PROXY_SECRET (at least "
+                f"{MIN_PROXY_SECRET_LENGTH} characters, e.g. from `openssl rand -hex 32`), sent "
+                "by the proxy as X-NanoScale-Proxy-Secret: deployed apps on this host can "
+                "connect from the proxy's address and forge X-Forwarded-For"
             )
         return self
 

@@ -10,8 +10,9 @@ from typing import Annotated, TypedDict
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from nanoscale.accounts.devices import DEVICE_COOKIE_SECONDS, device_cookie_name
 from nanoscale.accounts.service import LoginResult
-from nanoscale.accounts.sessions import SESSION_COOKIE
+from nanoscale.accounts.sessions import session_cookie_name
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
 from nanoscale.settings import Settings
@@ -60,9 +61,14 @@ def client_ip(request: Request) -> str:
 ClientIp = Annotated[str, Depends(client_ip)]
 
 
+def session_cookie(request: Request, *, settings: Settings) -> str | None:
+    """The session cookie's value, read only under the name these settings use."""
+    return request.cookies.get(session_cookie_name(secure=settings.cookies_secure))
+
+
 def set_session_cookie(response: Response, *, settings: Settings, result: LoginResult) -> None:
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure=settings.cookies_secure),
         result.token,
         expires=result.session.expires_at,
         path="/",
@@ -70,9 +76,28 @@ def set_session_cookie(response: Response, *, settings: Settings, result: LoginR
         httponly=True,
         samesite="lax",
     )
+    if result.device_token:
+        response.set_cookie(
+            device_cookie_name(secure=settings.cookies_secure),
+            result.device_token,
+            max_age=DEVICE_COOKIE_SECONDS,
+            path="/",
+            secure=settings.cookies_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+
+def device_cookie(request: Request, *, settings: Settings) -> str | None:
+    """The known-device cookie's value (accounts/devices.py); it outlives logouts."""
+    return request.cookies.get(device_cookie_name(secure=settings.cookies_secure))
 
 
 def clear_session_cookie(response: Response, *, settings: Settings) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax"
+        session_cookie_name(secure=settings.cookies_secure),
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
     )

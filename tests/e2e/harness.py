@@ -18,7 +18,7 @@ import httpx
 from playwright.sync_api import Page
 
 from nanoscale.crypto import generate_key
-from nanoscale.engine.runtime.users import remove_project_user
+from tests.support.project_users import remove_users_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
@@ -135,8 +135,7 @@ class NanoScaleServer:
         query = "SELECT target FROM audit_events WHERE action = 'project.created'"
         with contextlib.closing(sqlite3.connect(self.root / "nanoscale.db")) as db:
             targets = [row[0] for row in db.execute(query)]
-        for target in targets:
-            remove_project_user(target.removeprefix("project:"))
+        remove_users_of(target.removeprefix("project:") for target in targets)
 
     def __exit__(
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None

@@ -5,10 +5,17 @@ schema-conforming and schema-violating; hypothesis adds arbitrary extra headers,
 parameters and credentials. Every response must be below 500, and a rejected request (4xx)
 must leave the database exactly as it was. Runtime is bounded: few examples per endpoint and
 mode, derandomized, so the run is the same every time.
+
+The ids in paths are real too: a project deployed from the local git server (no network), so
+deployment routes (logs, cancel, rollback, redeploy) meet a real, live deployment. Requests
+come as the admin and as a second, non-admin user (cookie and token), who owns nothing.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,19 +25,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from sqlalchemy import select
 
+from nanoscale.app import create_app
 from nanoscale.context import AppContext
-from nanoscale.models import load_metadata
-from tests.support.api import ADMIN, bearer, create_user, fast_password_hashing, project_body
+from nanoscale.settings import Settings
+from tests.support.api import (
+    ADMIN,
+    bearer,
+    create_user,
+    fast_password_hashing,
+    login,
+    project_body,
+)
+from tests.support.db_snapshot import snapshot
+from tests.support.deploy import APPS, DeployHarness, deploy_harness, deploy_settings_overrides
+from tests.support.git_server import GitServer
 
 EXAMPLES_PER_MODE = 8
-# Bookkeeping that may legitimately change on a rejected request: failed logins are counted
-# (throttling) and audited, and "last used" stamps move.
-VOLATILE_TABLES = {"login_failures"}
-VOLATILE_COLUMNS = {("auth_sessions", "last_seen_at"), ("api_tokens", "last_used_at")}
-# Failed credential checks are recorded on purpose (throttling, audit), even when refused.
-VOLATILE_AUDIT_ACTIONS = {"auth.login.failed", "password.change_failed"}
 
 # Printable ASCII; no surrounding whitespace, which the HTTP client itself refuses to send.
 _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40).map(
@@ -54,23 +65,45 @@ __all__ = ["fast_password_hashing"]  # a fixture used here
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
-def snapshot(context: AppContext) -> dict[str, list[tuple[Any, ...]]]:
-    state: dict[str, list[tuple[Any, ...]]] = {}
-    with context.engine.connect() as conn:
-        for table in load_metadata().sorted_tables:
-            if table.name in VOLATILE_TABLES:
-                continue
-            cols = [c for c in table.columns if (table.name, c.name) not in VOLATILE_COLUMNS]
-            rows = conn.execute(select(*cols)).all()
-            if table.name == "audit_events":
-                rows = [r for r in rows if r._mapping["action"] not in VOLATILE_AUDIT_ACTIONS]
-            state[table.name] = sorted((tuple(map(repr, r)) for r in rows), key=repr)
-    return state
+@pytest.fixture
+def harness(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    git_server: GitServer,
+    deploy_data_dir: Path,
+) -> Iterator[DeployHarness]:
+    overrides = deploy_settings_overrides(deploy_data_dir, git_server)
+    settings = make_settings(database_url=database_url, **overrides)
+    with deploy_harness(settings, git_server) as harness:
+        yield harness
 
 
 @pytest.fixture
-def world(client: TestClient) -> dict[str, Any]:
-    """An admin with a cookie session and an API token, a second user, a project, a token."""
+def context(harness: DeployHarness) -> AppContext:
+    return harness.ctx
+
+
+@pytest.fixture
+def client(context: AppContext) -> Iterator[TestClient]:
+    with TestClient(create_app(context.settings, context=context)) as test_client:
+        yield test_client
+
+
+def _second_user(client: TestClient, username: str, password: str) -> dict[str, Any]:
+    """A fresh login from a client of its own: its cookie, CSRF token and an API token."""
+    other = TestClient(client.app)
+    csrf = login(other, username, password)["X-CSRF-Token"]
+    return {
+        "cookie": {"nanoscale_session": other.cookies["nanoscale_session"]},
+        "csrf": csrf,
+        "bearer": bearer(other, {"X-CSRF-Token": csrf}, username),
+    }
+
+
+@pytest.fixture
+def world(client: TestClient, harness: DeployHarness) -> dict[str, Any]:
+    """An admin with a cookie session and an API token, a second user (bob) with his own,
+    a project really deployed (live) from the local git server, a spare token."""
     csrf = client.post("/api/auth/setup", json={"username": ADMIN[0], "password": ADMIN[1]}).json()[
         "csrf_token"
     ]
@@ -78,29 +111,43 @@ def world(client: TestClient) -> dict[str, Any]:
     auth = bearer(client, headers, "fuzz")
     spare = client.post("/api/tokens", json={"name": "spare"}, headers=headers).json()
     bob = create_user(client, headers, "bob", "bob password 1")
-    project = client.post(
-        "/api/projects", json=project_body(env_vars={"A": "1"}), headers=auth
-    ).json()
+    bob_auth = _second_user(client, "bob", "bob password 1")
+    repo = harness.git.create_repo("fuzz")
+    repo.commit_tree(APPS / "node", "v1")
+    name = f"fuzz-{secrets.token_hex(3)}"  # project users are named after projects
+    body = project_body(name=name, repo_url=repo.url, start_command="node server.js",
+                        install_command="", env_vars={"A": "1"})  # fmt: skip
+    project = client.post("/api/projects", json=body, headers=auth).json()
+    harness.project_names.append(name)
+    harness.run_until_idle()
+    deployment = client.get(f"/api/deployments/{project['deployment_id']}", headers=auth).json()
+    assert deployment["state"] == "live", deployment
     return {
         "bearer": auth,
         "cookie": {"nanoscale_session": client.cookies["nanoscale_session"]},
         "csrf": csrf,
+        "bob": bob_auth,
         "ids": {"project_id": project["id"], "user_id": bob["id"], "token_id": spare["id"],
-                "deployment_id": "0" * 32},
+                "deployment_id": project["deployment_id"]},
     }  # fmt: skip
 
 
 def _auth_variants(
     world: dict[str, Any],
 ) -> st.SearchStrategy[tuple[dict[str, str], dict[str, str]]]:
-    """(headers, cookies): bearer token, cookie with CSRF, cookie without, forged, nothing."""
+    """(headers, cookies): the admin's bearer token, cookie with CSRF and without; the same
+    for bob (a non-admin owning nothing); a forged token; nothing."""
     cookie, csrf = world["cookie"], {"X-CSRF-Token": world["csrf"]}
+    bob = world["bob"]
+    bob_cookie, bob_csrf = bob["cookie"], {"X-CSRF-Token": bob["csrf"]}
     return st.sampled_from(
         [
             (world["bearer"], {}),
             (world["bearer"], {}),
             (csrf, cookie),
             ({}, cookie),
+            (bob["bearer"], {}),
+            (bob_csrf, bob_cookie),
             ({"Authorization": "Bearer nst_forged"}, {}),
             ({}, {}),
         ]

@@ -39,3 +39,21 @@ def test_throttled_dashboard_login_is_429_with_retry_after(
     assert throttled.headers["content-type"].startswith("text/html")
     assert int(throttled.headers["Retry-After"]) > 0
     assert "try again in" in throttled.text
+
+
+def test_login_page_warns_on_the_last_attempt_and_says_minutes(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(login_max_failures=2, login_window_seconds=900)
+    setup_admin(client)
+    client.cookies.clear()
+    form = {"username": "admin", "password": "wrong password", "csrf_token": _form_token(client)}
+
+    first = client.post("/login", data=form)
+    assert first.status_code == 401
+    assert "one attempt left" in first.text and "15 minutes" in first.text
+    client.post("/login", data=form)
+    throttled = client.post("/login", data=form)
+    assert throttled.status_code == 429
+    assert "try again in 15 minutes" in throttled.text
+    assert "seconds" not in throttled.text

@@ -186,7 +186,7 @@ def test_delete_stops_releases_and_removes_files_and_user(api: Api) -> None:
 
     assert procfs.marked_pids(live["id"]) == []
     assert not project_dir.exists()
-    assert lookup(project_user_name(project["name"])) is None
+    assert lookup(project_user_name(project["name"], project["id"])) is None
     assert api.client.get(f"/api/deployments/{live['id']}", headers=api.headers).status_code == 404
 
 

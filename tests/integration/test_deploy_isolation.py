@@ -35,7 +35,7 @@ def test_a_project_user_cannot_read_another_projects_code_store_or_logs(
     deploy.run_until_idle()
     assert deploy.status(project_a) == deploy.status(project_b) == "live"
 
-    user_a = project_user_name(project_a.name)
+    user_a = project_user_name(project_a.name, project_a.id)
     b_paths = project_paths(deploy.ctx.settings, project_b.id)
     own_release = project_paths(deploy.ctx.settings, project_a.id).root / "releases"
 

@@ -55,8 +55,9 @@ def test_doctor_reports_a_data_dir_project_users_cannot_reach(home: Path) -> Non
     home.chmod(0o711)  # the suggested fix
     assert can_enter_as_nobody(data_dir)
     fixed = run_cli("doctor")
-    assert f"ok    data directory access: project users (ns-<project>) can reach {data_dir}" in (
-        fixed.output
+    assert (
+        f"ok    data directory access: project users (ns-<project>-<id>) can reach {data_dir}"
+        in (fixed.output)
     )
 
 

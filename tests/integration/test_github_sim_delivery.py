@@ -89,3 +89,15 @@ def test_control_api_waits_until_deliveries_settle(
     settled = github_web.post("/_sim/deliveries/wait", json={"timeout": 30}).json()
     assert settled == {"idle": True, "in_flight": 0}
     assert len(webhook_receiver.events("push")) == 1
+
+
+def test_an_answer_trickling_past_the_timeout_counts_as_timed_out(
+    github_sim: GitHubSimulator, webhook_receiver: WebhookReceiver
+) -> None:
+    world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    github_sim.deliveries.wait_idle()
+    github_sim.deliveries.faults.timeout = 0.4  # GitHub's 10 s, scaled down
+    webhook_receiver.trickle = 1.5  # every read is quick; the whole answer is not
+    github_sim.commit(world.private, "main", {"a": "1"})
+    assert github_sim.deliveries.wait_idle()
+    assert github_sim.state.deliveries[-1].status == "timed out"

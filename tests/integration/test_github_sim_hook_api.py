@@ -3,6 +3,9 @@ and the separate /config endpoints."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 import pytest
 
@@ -100,3 +103,39 @@ def test_config_endpoints_read_and_update_only_what_is_sent(
     bad = github_web.patch(config_url, headers=auth, json={"url": "gopher://x"})
     assert bad.status_code == 422
     assert github_web.get(f"{HOOKS}/999/config", headers=auth).status_code == 404
+
+
+def test_repository_hook_deliveries_page_by_cursor_and_filter_by_outcome(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    world, auth = _setup(github_sim)
+    hook_id = _create(github_web, auth, f"{webhook_receiver.url}/repo").json()["id"]
+    for n in range(3):
+        github_sim.deliveries.wait_idle()
+        webhook_receiver.status = 500 if n == 1 else 200
+        github_sim.commit(world.private, "main", {"a": str(n)})
+    github_sim.deliveries.wait_idle()
+    base = f"{HOOKS}/{hook_id}/deliveries"
+    first = github_web.get(base, headers=auth, params={"per_page": 3})
+    assert [d["event"] for d in first.json()] == ["push", "push", "push"]
+    assert not re.search(r"[?&]page=", first.headers["Link"]) and "cursor=" in first.headers["Link"]
+    rest = github_web.get(first.headers["Link"].split(">")[0].lstrip("<"), headers=auth).json()
+    assert [d["event"] for d in rest] == ["ping"]
+    failed = github_web.get(base, headers=auth, params={"status": "failure"}).json()
+    assert [d["status_code"] for d in failed] == [500]
+
+
+def test_deleting_a_hook_subscribed_to_meta_tells_that_hook(
+    github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
+) -> None:
+    _, auth = _setup(github_sim)
+    meta = _create(github_web, auth, f"{webhook_receiver.url}/meta", events=["push", "meta"])
+    plain = _create(github_web, auth, f"{webhook_receiver.url}/plain")
+    for hook in (meta.json(), plain.json()):
+        assert github_web.delete(f"{HOOKS}/{hook['id']}", headers=auth).status_code == 204
+    github_sim.deliveries.wait_idle()
+    (deleted,) = webhook_receiver.events("meta")
+    assert deleted.path == "/meta"
+    assert deleted.headers["X-Hub-Signature-256"] == sign("s3cret", deleted.body)
+    payload = json.loads(deleted.body)
+    assert payload["action"] == "deleted" and payload["hook_id"] == meta.json()["id"]

@@ -87,3 +87,18 @@ def test_deleting_the_grant_revokes_every_token_and_tells_the_app(
     payload = json.loads(revoked.body)
     assert payload["action"] == "revoked" and payload["sender"]["login"] == "alice"
     assert "installation" not in payload
+
+
+def test_checking_a_token_answers_its_authorization_until_revoked(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)
+    token, _ = github_sim.mint_user_token(world.app, world.alice)
+    url = f"/api/v3/applications/{world.app.client_id}/token"
+    creds = (world.app.client_id, world.app.client_secret)
+    checked = github_web.post(url, auth=creds, json={"access_token": token.token})
+    assert checked.status_code == 200
+    assert checked.json()["user"]["login"] == "alice"
+    assert checked.json()["app"]["client_id"] == world.app.client_id
+    assert _revoke(github_web, world.app, "token", token.token) == 204
+    assert github_web.post(url, auth=creds, json={"access_token": token.token}).status_code == 404

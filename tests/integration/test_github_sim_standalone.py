@@ -11,6 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.fakes.github import GitHubSimulator
+from tests.fakes.github.demo import seed_demo
+from tests.fakes.github.testkit import git, git_env
+from tests.support.http_wait import wait_for_http
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,3 +70,34 @@ def test_standalone_demo_prints_app_credentials_and_serves_the_world() -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_demo_repositories_are_deployable_apps(tmp_path: Path) -> None:
+    """Clone a demo repository over git smart-HTTP and start it as NanoScale would."""
+    sim = GitHubSimulator(root=tmp_path / "github")
+    served = sim.serve()
+    try:
+        seed_demo(sim)
+        env = git_env(served.base_url, None, tmp_path)
+        clone = tmp_path / "blog"
+        cloned = git("clone", "-q", f"{served.base_url}/octo-alice/blog.git", str(clone), env=env)
+        assert cloned.returncode == 0, cloned.stderr
+        port = _free_port()
+        app = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=clone,
+            env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert wait_for_http(port)
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+            assert answer.status_code == 200 and answer.text == "Hello from blog!\n"
+            assert httpx.head(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        finally:
+            app.terminate()
+            app.wait(timeout=10)
+    finally:
+        served.stop()
+        sim.close()

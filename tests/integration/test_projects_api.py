@@ -265,3 +265,32 @@ def test_a_port_taken_concurrently_is_retried_with_the_next_free_one(
     second = create(client, admin, name="second")
     assert second["port"] != first["port"]
     assert len({p["port"] for p in client.get("/api/projects", headers=admin).json()}) == 2
+
+
+def test_another_user_cannot_take_a_domain_already_served_by_a_project(
+    client: TestClient, admin: dict[str, str], context: AppContext
+) -> None:
+    create(client, admin, name="shop", domain="shop.example.com")
+    create_user(client, admin, "eve", "eve's long password")
+    client.cookies.clear()
+    login = client.post(
+        "/api/auth/login", json={"username": "eve", "password": "eve's long password"}
+    )
+    eve_headers = {"X-CSRF-Token": login.json()["csrf_token"]}
+    own = create(client, eve_headers, name="blog")
+
+    claimed = client.post(
+        "/api/projects", json=project_body(name="shop2", domain="SHOP.example.com."),
+        headers=eve_headers,
+    )  # fmt: skip
+    moved = client.patch(
+        f"/api/projects/{own['id']}", json={"domain": "shop.example.com"}, headers=eve_headers
+    )
+
+    assert (claimed.status_code, moved.status_code) == (409, 409)
+    assert claimed.json()["error"]["field"] == moved.json()["error"]["field"] == "domain"
+    assert project_count(context) == 2
+    with context.sessions() as db:
+        rows = db.execute(select(Project.name, Project.domain)).all()
+    domains = {row[0]: row[1] for row in rows}
+    assert domains == {"shop": "shop.example.com", "blog": None}

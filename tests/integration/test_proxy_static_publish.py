@@ -67,8 +67,8 @@ def as_user(account: Account, *command: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def account_of(project_name: str) -> Account:
-    account = lookup(project_user_name(project_name))
+def account_of(project: Project) -> Account:
+    account = lookup(project_user_name(project.name, project.id))
     assert account is not None
     return account
 
@@ -94,13 +94,13 @@ def test_only_the_output_is_published_and_only_the_proxy_can_read_it(
     release = deploy_data_dir / "projects" / site.id / "releases" / site_deployment
     published = deploy_data_dir / "published" / site.id / site_deployment
     assert sorted(p.name for p in published.iterdir()) == ["index.html"]  # no source
-    neighbour = account_of(other.name)
+    neighbour = account_of(other)
     assert as_user(neighbour, "cat", str(release / "build.sh")).returncode != 0
     assert as_user(neighbour, "ls", str(deploy_data_dir / "projects")).returncode != 0
-    for outsider in (neighbour, NOBODY, account_of(site.name)):
+    for outsider in (neighbour, NOBODY, account_of(site)):
         assert as_user(outsider, "cat", str(published / "index.html")).returncode != 0
 
-    owner = account_of(site.name)  # what a process left behind by the site's build could do
+    owner = account_of(site)  # what a process left behind by the site's build could do
     swap = as_user(owner, "ln", "-sfn", "/etc", str(published / "index.html"))
     assert swap.returncode != 0
     (release / "dist").rename(release / "dist-old")

@@ -6,7 +6,6 @@ entry point, and runs the worker deterministically with `run_until_idle()`.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import shutil
 import tempfile
@@ -27,12 +26,11 @@ from nanoscale.deployments.queue.requests import request_deployment
 from nanoscale.deployments.reads.status import project_status, project_url
 from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.worker.loop import Worker
-from nanoscale.engine.runtime.users import remove_project_user
-from nanoscale.errors import PlatformError
 from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import write_env_vars, write_git_password
 from nanoscale.settings import Settings
 from tests.support.git_server import GitServer, Repo
+from tests.support.project_users import remove_users_of
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 NODE_APP = {"start_command": "node server.js"}
@@ -42,8 +40,10 @@ STATIC_APP = {"build_command": "sh build.sh", "output_directory": "dist"}
 
 @contextmanager
 def traversable_dir(prefix: str) -> Iterator[Path]:
-    """A temp dir project users can pass through (pytest's tmp_path root is mode 0700)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    """A temp dir project users can pass through (pytest's tmp_path root is mode 0700). It is
+    under /var/tmp, which sandboxed builds see (read-only); /tmp is private to each sandbox,
+    so a flag file a test creates there would never reach the build waiting for it."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
     path.chmod(0o711)
     try:
         yield path
@@ -163,9 +163,7 @@ class DeployHarness:
         if stop_all is not None:
             stop_all(grace_seconds=2)
         self.worker.backends.close()
-        for name in self.project_names:
-            with contextlib.suppress(PlatformError):  # busy: a parallel test's same-named user
-                remove_project_user(name)
+        remove_users_of(self.project_names)
 
 
 @contextmanager

@@ -72,3 +72,22 @@ def test_the_log_level_filters_lower_levels(capsys: pytest.CaptureFixture[str]) 
     log.info("quiet.event")
     log.warning("loud.event")
     assert [e["event"] for e in json_lines(capsys.readouterr().err)] == ["loud.event"]
+
+
+@pytest.mark.parametrize("production", [True, False])
+def test_a_logged_exception_carrying_a_token_is_masked_in_its_traceback(
+    capsys: pytest.CaptureFixture[str], production: bool
+) -> None:
+    configure_logging(production=production)
+
+    def clone() -> None:
+        raise RuntimeError(f"git clone https://x-access-token:{TOKEN}@github.com/o/r failed")
+
+    try:
+        clone()
+    except RuntimeError:
+        get_logger("nanoscale.test").exception("git.fetch.crashed")
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "Traceback" in err  # the traceback is still there
+    assert TOKEN not in err
+    assert MASK in err

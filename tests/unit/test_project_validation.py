@@ -124,3 +124,26 @@ def test_domains_are_hostnames_outside_the_platform_zone() -> None:
     ]:  # fmt: skip
         with pytest.raises(ValueError):
             v.domain(bad, settings=settings)
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        "deploy.example.com",  # the public URL's host: the dashboard itself
+        "x.deploy.example.com",  # below it: could set cookies the dashboard receives
+        "admin.internal.example",  # NANOSCALE_ALLOWED_HOSTS
+        "orchestrator.example.net",  # NANOSCALE_HOST
+        "app.localhost",  # loopback, whatever the base domain
+        "apps.example.com",  # the base domain itself
+    ],
+)
+def test_names_reserved_for_the_platform_cannot_be_claimed(claimed: str) -> None:
+    settings = load_settings(
+        base_domain="apps.example.com",
+        public_base_url="https://Deploy.Example.com",
+        allowed_hosts="admin.internal.example",
+        host="orchestrator.example.net",
+    )
+    with pytest.raises(ValueError):
+        v.domain(claimed, settings=settings)
+    assert v.domain("shop.example.org", settings=settings) == "shop.example.org"

@@ -54,12 +54,22 @@ def test_plain_http_git_urls_are_refused_in_production_only() -> None:
     assert load_settings(**production()).git_url_allowed("https://github.com/o/r.git")
 
 
+PROXY_SECRET = "p" * 32
+
+
 def test_trusted_proxies_must_be_addresses() -> None:
-    assert load_settings(trusted_proxies="10.0.0.1, 10.2.0.0/16").trusted_proxies == [
-        "10.0.0.1", "10.2.0.0/16",
-    ]  # fmt: skip
+    proxies = load_settings(trusted_proxies="10.0.0.1, 10.2.0.0/16", proxy_secret=PROXY_SECRET)
+    assert proxies.trusted_proxies == ["10.0.0.1", "10.2.0.0/16"]
     with pytest.raises(ConfigError, match="NANOSCALE_TRUSTED_PROXIES"):
-        load_settings(trusted_proxies="proxy.example.com")
+        load_settings(trusted_proxies="proxy.example.com", proxy_secret=PROXY_SECRET)
+
+
+@pytest.mark.parametrize("secret", [None, "too short"])
+def test_trusted_proxies_need_a_long_proxy_secret(secret: str | None) -> None:
+    with pytest.raises(ConfigError, match="NANOSCALE_PROXY_SECRET") as caught:
+        load_settings(trusted_proxies="127.0.0.1", proxy_secret=secret)
+    if secret:
+        assert secret not in str(caught.value)
 
 
 def test_a_toml_config_file_supplies_settings_and_the_environment_wins(

@@ -3,7 +3,9 @@ machine's PID 1 is not systemd): units installed and removed, env files root-onl
 
 from __future__ import annotations
 
+import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from nanoscale.engine.runtime.base import ReleaseHandle
 from nanoscale.engine.runtime.systemd import SystemdRuntime
 from nanoscale.engine.runtime.systemd_unit import unit_name
+from nanoscale.errors import PlatformError
 from tests.support.caddy_releases import app_spec, static_spec
 
 
@@ -139,3 +142,32 @@ def test_adopt_keeps_a_live_unit_named_before_the_release_prefix(
     assert not any(c.startswith("start") for c in calls(tmp_path))
     runtime.stop(recorded)
     assert not (units / legacy).exists()
+
+
+def test_a_workdir_swapped_for_a_link_is_refused_and_no_unit_is_written(
+    tmp_path: Path, systemctl: Path
+) -> None:
+    units = tmp_path / "units"
+    units.mkdir()
+    runtime = SystemdRuntime(tmp_path / "state", unit_dir=units, systemctl=str(systemctl))
+    tree = tmp_path / "release"
+    tree.mkdir()
+    spec = replace(app_spec(tree), tree=tree)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    shutil.rmtree(spec.workdir)
+    spec.workdir.symlink_to(victim)  # what the app did to its own tree before a restart
+
+    with pytest.raises(PlatformError) as refused:
+        runtime.start(spec)
+    assert refused.value.code == "release_dir_unsafe"
+    assert list(units.iterdir()) == []
+
+
+def test_loader_variables_never_reach_the_env_file(tmp_path: Path, systemctl: Path) -> None:
+    units = tmp_path / "units"
+    units.mkdir()
+    runtime = SystemdRuntime(tmp_path / "state", unit_dir=units, systemctl=str(systemctl))
+    handle = runtime.start(app_spec(tmp_path, env={"LD_PRELOAD": "/x.so", "KEEP": "1"}))
+    env_file = (tmp_path / "state" / "env" / f"{handle.ref}.env").read_text()
+    assert "LD_PRELOAD" not in env_file and 'KEEP="1"' in env_file

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nanoscale.engine.runtime.base import ReleaseSpec
+from nanoscale.engine.runtime.cgroups import ResourceLimits
 from nanoscale.engine.runtime.systemd_unit import render_env_file, render_unit, unit_name
 
 SECRET = "s3cret-env-value"
@@ -109,3 +110,25 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     ]
     assert result.returncode == 0, result.stderr
     assert problems == []
+
+
+def test_unit_carries_the_project_limits_and_the_full_sandbox(tmp_path: Path) -> None:
+    limits = ResourceLimits(memory_bytes=256 * 2**20, max_processes=64, cpu_percent=150)
+    unit = render_unit(make_spec(tmp_path), user="ns-my-blog", env_file="/x.env", limits=limits)
+    d = directives(unit)
+    for key, value in {
+        "MemoryMax": str(256 * 2**20),
+        "MemorySwapMax": "0",
+        "TasksMax": "64",
+        "CPUQuota": "150%",
+        "RestrictNamespaces": "yes",
+        "CapabilityBoundingSet": "",
+        "PrivateDevices": "yes",
+        "ProtectKernelTunables": "yes",
+    }.items():
+        assert d[key] == [value], key
+
+
+def test_loader_variables_are_refused_in_the_env_file() -> None:
+    with pytest.raises(ValueError, match="invalid environment variable name"):
+        render_env_file({"LD_PRELOAD": "/tmp/x.so"})

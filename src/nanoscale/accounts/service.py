@@ -1,21 +1,23 @@
 """Authentication flows shared by the JSON API and the dashboard's HTML forms.
 
 Framework-neutral: plain arguments in, dataclasses/models out, `NanoScaleError`s raised.
-The caller owns the transaction and commits, except where noted: a failed login commits
-its failure record itself, because the error that follows makes callers roll back.
+The caller owns the transaction and commits, except where noted: a login commits its
+throttle reservation before the password check (accounts/throttle.py), and a failed login
+its audit record, because the error that follows makes callers roll back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from nanoscale.accounts import audit, sessions, throttle, users
+from nanoscale.accounts import audit, devices, sessions, throttle, users
 from nanoscale.accounts.models import User
 from nanoscale.accounts.passwords import hash_password, needs_rehash, verify_password
 from nanoscale.accounts.sessions import NewSession, SessionInfo
+from nanoscale.crypto import KeyRing
 from nanoscale.db.transactions import commit_before_raising
 from nanoscale.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from nanoscale.logs import get_logger
@@ -37,11 +39,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LoginResult:
-    """`token` is the new session cookie value; `session.csrf_token` goes into forms."""
+    """`token` is the new session cookie value; `session.csrf_token` goes into forms;
+    `device_token` is the known-device cookie's value (accounts/devices.py), when issued."""
 
     user: User
     token: str
     session: SessionInfo
+    device_token: str | None = None
 
 
 def needs_setup(session: Session) -> bool:
@@ -74,39 +78,65 @@ def login(
     password: str,
     ip: str,
     previous_token: str | None = None,
+    keyring: KeyRing | None = None,
+    device_token: str | None = None,
 ) -> LoginResult:
     """Check credentials and start a fresh session (a previous one is ended: rotation).
 
-    Raises RateLimited (429) when the IP or username is throttled, Unauthenticated (401) on
-    bad credentials, with the same message whether or not the username exists.
+    Raises RateLimited (429) when this IP, or this IP for this username, is throttled, and
+    Unauthenticated (401) on bad credentials, with the same message whether or not the
+    username exists; the message warns when one attempt is left before the lockout. With
+    `keyring`, a genuine device cookie for this user (`device_token`) is throttled in its own
+    bucket rather than the address's, and a success issues one.
     """
     name = username.strip().lower()[:64]
     if has_control_characters(name):  # never in a username, and NUL breaks PostgreSQL
         raise InvalidInput("usernames cannot contain control characters", field="username")
-    try:
-        throttle.check(session, settings=settings, ip=ip, username=name)
-    except RateLimited as exc:
-        log.warning("auth.login.throttled", ip=ip, retry_after=exc.retry_after)
-        raise
     user = users.find_user(session, username=name)
+    device = None
+    if keyring is not None and user is not None:
+        device = devices.known_device(keyring, device_token, user_id=user.id)
+    bucket = devices.throttle_bucket(device) if device else ip
+    try:
+        attempt = throttle.reserve_attempt(session, settings=settings, ip=bucket, username=name)
+    except RateLimited as exc:
+        log.warning("auth.login.throttled", ip=ip, retry_after=exc.retry_after, device=bool(device))
+        raise
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        _record_failure(session, settings=settings, user=user, name=name, ip=ip)
-        raise Unauthenticated("wrong username or password", code="login_failed")
+        _record_failure(session, user=user, ip=ip)
+        raise Unauthenticated(failure_message(attempt), code="login_failed")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    throttle.clear_username(session, username=name)
+    throttle.settle_success(session, attempt=attempt, ip=bucket, username=name)
     if previous_token:
         sessions.end_session(session, token=previous_token)
     sessions.purge_expired(session, settings=settings)
     audit.record(session, action="auth.login.succeeded", actor=user, ip=ip)
-    log.info("auth.login.succeeded", user_id=user.id, ip=ip)
-    return _start_session(session, settings=settings, user=user, ip=ip)
+    log.info("auth.login.succeeded", user_id=user.id, ip=ip, known_device=bool(device))
+    result = _start_session(session, settings=settings, user=user, ip=ip)
+    if keyring is None:
+        return result
+    return replace(result, device_token=devices.issue(keyring, user_id=user.id, device_id=device))
 
 
-def _record_failure(
-    session: Session, *, settings: Settings, user: User | None, name: str, ip: str
-) -> None:
-    throttle.record_failure(session, settings=settings, ip=ip, username=name)
+def failure_message(attempt: throttle.Attempt) -> str:
+    """What a failed login says: a warning on the last attempt, the wait once locked."""
+    lockout = throttle.minutes_text(attempt.window_seconds)
+    if attempt.remaining == 1:
+        return (
+            "wrong username or password; one attempt left before logins are paused "
+            f"for up to {lockout}"
+        )
+    if attempt.remaining <= 0:
+        return (
+            "wrong username or password; too many failed attempts, wait up to "
+            f"{lockout} before trying again"
+        )
+    return "wrong username or password"
+
+
+def _record_failure(session: Session, *, user: User | None, ip: str) -> None:
+    """The attempt's failure row is already committed (throttle.reserve_attempt)."""
     # Only known usernames are echoed: an unknown one may be a password typed in the wrong box.
     label = user.username if user else "unknown"
     audit.record(

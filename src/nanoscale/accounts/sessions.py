@@ -18,6 +18,18 @@ from nanoscale.db.base import utcnow
 from nanoscale.settings import Settings
 
 SESSION_COOKIE = "nanoscale_session"
+# Over https the cookie carries the `__Host-` prefix: browsers then accept it only with Secure,
+# Path=/ and no Domain, set by this very host. An app on a sibling host (or on another path
+# or port) can still set a plain `nanoscale_session` for the parent domain (cookie tossing,
+# e.g. to log the admin's browser into the attacker's account), but never this one, and the
+# plain name is not read over https.
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(*, secure: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 # last_seen_at is written at most this often, so reads do not turn into writes.
 _TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -77,6 +89,17 @@ def resolve_session(session: Session, *, settings: Settings, token: str) -> Sess
     if user is None:
         return None
     return _info(row, user)
+
+
+def is_live(session: Session, *, settings: Settings, session_id: str) -> bool:
+    """Whether a session still exists and has not expired (read-only: no touch). Open log
+    streams ask this while they run, so logout or expiry ends them."""
+    row = session.get(AuthSession, session_id)
+    if row is None:
+        return False
+    now = utcnow()
+    idle_limit = row.last_seen_at + timedelta(seconds=settings.session_idle_seconds)
+    return now < row.expires_at and now < idle_limit
 
 
 def end_session(session: Session, *, token: str) -> bool:

@@ -64,6 +64,13 @@ def revoke_token(session: Session, *, user: User, token_id: str, ip: str | None)
     log.info("auth.token.revoked", user_id=user.id, token_id=token_id)
 
 
+def is_live(session: Session, *, token_hash: str) -> bool:
+    """Whether the token with this hash still exists and has not expired (read-only). Open
+    log streams ask this while they run, so revoking a token ends them."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    return token is not None and (token.expires_at is None or token.expires_at > utcnow())
+
+
 def authenticate_token(session: Session, *, secret: str) -> User | None:
     """The user behind a bearer secret, or None (unknown, revoked or expired)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:

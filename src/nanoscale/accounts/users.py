@@ -132,9 +132,12 @@ def change_password(
     must not become an unthrottled password oracle); the failure is committed here because
     the caller rolls back after the error."""
     address = ip or "unknown"
-    throttle.check(session, settings=settings, ip=address, username=user.username)
+    # Checked first: a rollback after the reservation would leave a right password counted.
+    validate_password(new_password, field="new_password")
+    attempt = throttle.reserve_attempt(
+        session, settings=settings, ip=address, username=user.username
+    )
     if not verify_password(user.password_hash, current_password):
-        throttle.record_failure(session, settings=settings, ip=address, username=user.username)
         audit.record(
             session, action="password.change_failed", actor=user, ip=ip,
             target=f"user:{user.id}",
@@ -143,7 +146,7 @@ def change_password(
         raise Forbidden(
             "the current password is wrong", code="wrong_password", field="current_password"
         )
-    validate_password(new_password, field="new_password")
+    throttle.settle_success(session, attempt=attempt, ip=address, username=user.username)
     user.password_hash = hash_password(new_password)
     sessions.end_user_sessions(session, user_id=user.id, keep_id=keep_session_id)
     audit.record(session, action="password.changed", actor=user, ip=ip, target=f"user:{user.id}")

@@ -11,16 +11,16 @@ from nanoscale.accounts import service, users
 from nanoscale.accounts.csrf import check_origin
 from nanoscale.accounts.models import User
 from nanoscale.accounts.service import LoginResult
-from nanoscale.accounts.sessions import SESSION_COOKIE
 from nanoscale.api.deps import (
     ClientIp,
     Context,
     CurrentAuth,
     DbSession,
     clear_session_cookie,
+    session_cookie,
     set_session_cookie,
 )
-from nanoscale.web_deps import request_origin
+from nanoscale.web_deps import device_cookie, request_origin
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -100,7 +100,9 @@ def login(
         username=body.username,
         password=body.password,
         ip=ip,
-        previous_token=request.cookies.get(SESSION_COOKIE),
+        previous_token=session_cookie(request, settings=ctx.settings),
+        keyring=ctx.keyring,
+        device_token=device_cookie(request, settings=ctx.settings),
     )
     set_session_cookie(response, settings=ctx.settings, result=result)
     return _session_out(result.user, result)
@@ -111,7 +113,7 @@ def logout(
     *, auth: CurrentAuth, request: Request, response: Response, db: DbSession, ctx: Context,
     ip: ClientIp,
 ) -> None:  # fmt: skip
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_cookie(request, settings=ctx.settings)
     if auth.session is not None and token:
         service.logout(db, token=token, user=auth.user, ip=ip)
     clear_session_cookie(response, settings=ctx.settings)

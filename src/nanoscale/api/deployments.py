@@ -15,8 +15,8 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from nanoscale.api.deps import Context, CurrentUser, DbSession
-from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
+from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
+from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
 from nanoscale.db.transactions import end_transaction
 from nanoscale.deployments import service
 from nanoscale.deployments.logs.build_log import follow_log
@@ -143,6 +143,7 @@ def deployment_logs(
     deployment_id: str,
     request: Request,
     user: CurrentUser,
+    auth: CurrentAuth,
     db: DbSession,
     ctx: Context,
     last_event_id: Annotated[str | None, Header()] = None,
@@ -153,7 +154,11 @@ def deployment_logs(
         return PlainTextResponse("".join(c.text for c in chunks))
     end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(
-        _sse(follow_log(ctx.sessions, deployment_id, after_id=after)),
+        _sse(
+            while_signed_in(
+                follow_log(ctx.sessions, deployment_id, after_id=after), ctx=ctx, auth=auth
+            )
+        ),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts import service, tokens
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, check_csrf
 from nanoscale.accounts.models import User
-from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
+from nanoscale.accounts.secrets_util import digest
+from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.errors import Forbidden, NotFound, Unauthenticated
 from nanoscale.logs import get_logger
 from nanoscale.strings import has_control_characters
@@ -29,6 +30,7 @@ from nanoscale.web_deps import (
     get_context,
     get_db,
     request_origin,
+    session_cookie,
     set_session_cookie,
 )
 
@@ -50,6 +52,7 @@ __all__ = [
     "presented_csrf_token",
     "reject_control_characters",
     "require_admin",
+    "session_cookie",
     "set_session_cookie",
 ]
 
@@ -81,6 +84,7 @@ async def presented_csrf_token(request: Request) -> str | None:
 class Auth:
     user: User
     session: SessionInfo | None  # None when authenticated by an API token
+    token_hash: str | None = None  # the API token's stored hash, when authenticated by one
 
 
 def current_auth(
@@ -91,8 +95,10 @@ def current_auth(
 ) -> Auth:
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        return Auth(user=_bearer_user(db, authorization), session=None)
-    cookie = request.cookies.get(SESSION_COOKIE)
+        user = _bearer_user(db, authorization)
+        secret = authorization.partition(" ")[2].strip()
+        return Auth(user=user, session=None, token_hash=digest(secret))
+    cookie = session_cookie(request, settings=ctx.settings)
     if not cookie:
         raise Unauthenticated("log in first (POST /api/auth/login) or send an API token")
     info = service.resolve_session(db, settings=ctx.settings, token=cookie)

@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from nanoscale.api.deps import Context, CurrentUser, DbSession
-from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event
+from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
+from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
 from nanoscale.db.transactions import end_transaction
 from nanoscale.deployments.logs.pacing import Idle
 from nanoscale.deployments.logs.release_output import (
@@ -50,6 +50,7 @@ def project_logs(
     project_id: str,
     request: Request,
     user: CurrentUser,
+    auth: CurrentAuth,
     db: DbSession,
     ctx: Context,
     lines: Annotated[int, Query(ge=1, le=MAX_LINES)] = DEFAULT_LINES,
@@ -58,6 +59,7 @@ def project_logs(
         text = release_output_text(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
         return PlainTextResponse(text)
     events = release_output_stream(db, ctx=ctx, user=user, project_id=project_id, lines=lines)
+    events = while_signed_in(events, ctx=ctx, auth=auth)
     end_transaction(db)  # the stream polls with its own sessions
     return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -30,6 +30,7 @@ from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
 from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
 from nanoscale.engine.proxy.managed import caddy_binary
+from nanoscale.engine.runtime import cgroups
 from nanoscale.errors import NanoScaleError
 from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
 
@@ -165,7 +166,7 @@ def check_runtime(settings: Settings) -> Finding:
             return problem("runtime", "the systemd runtime needs root", "run NanoScale as root")
         return ok("runtime", "systemd")
     if os.geteuid() == 0:  # apps then run as per-project system users
-        missing = [tool for tool in ("setpriv", "useradd", "userdel") if not _which_admin(tool)]
+        missing = [tool for tool in ("useradd", "userdel") if not _which_admin(tool)]
         if missing:
             return problem(
                 "runtime", f"running as root but {', '.join(missing)} missing "
@@ -175,13 +176,36 @@ def check_runtime(settings: Settings) -> Finding:
     return ok("runtime", "process")
 
 
+def check_limits(settings: Settings) -> Finding:
+    limits = (
+        f"{settings.tenant_memory_mb} MiB, {settings.tenant_max_processes} processes, "
+        f"{settings.tenant_cpu_percent}% CPU"
+    )
+    if os.geteuid() != 0:
+        return problem(
+            "resource limits", "not running as root: no per-project users and no cgroup "
+            "limits; only a per-process data-size limit applies",
+            "run NanoScale as root (it drops privileges for every build and app)",
+        )  # fmt: skip
+    version = cgroups.available()
+    if version is None:
+        return problem(
+            "resource limits", "no usable cgroups (v2 with memory and pids, or v1 memory "
+            "and pids): memory is limited per process, processes per project user, CPU not",
+            "boot with cgroup v2 (systemd's default) or mount the v1 memory, pids and cpu "
+            "controllers",
+        )  # fmt: skip
+    return ok("resource limits", f"{limits} per build and release (cgroup v{version})")
+
+
 def _which_admin(tool: str) -> bool:
     return shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is not None
 
 
 CHECKS: tuple[Callable[[Settings], Finding], ...] = (
     check_secret_key, check_data_dir, check_data_dir_traversable, check_database,
-    check_private_files, check_git, check_proxy, check_runtime, check_sandbox, check_port_ranges,
+    check_private_files, check_git, check_proxy, check_runtime, check_sandbox, check_limits,
+    check_port_ranges,
 )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 so that a first deployment does not discover them: project users can reach the data
 directory, the sandbox tool works, and the port ranges stay clear of the kernel's own.
 
-Running as root, NanoScale creates one system user per project (`ns-<project>`) and runs
+Running as root, NanoScale creates one system user per project (`ns-<project>-<id>`) and runs
 that project's builds and app as it; those users are "others" to every directory above the
 data directory, so each of those directories needs the `o+x` bit (enter, not list).
 """
@@ -10,12 +10,12 @@ data directory, so each of those directories needs the `o+x` bit (enter, not lis
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 from pathlib import Path
 
 from nanoscale.cli.findings import Finding, ok, problem
+from nanoscale.engine.runtime.sandbox import find_bwrap
 from nanoscale.settings import Settings
 
 SUGGESTED_DATA_DIRS = "/srv/nanoscale or /var/lib/nanoscale"
@@ -42,7 +42,7 @@ def check_data_dir_traversable(settings: Settings) -> Finding:
     data_dir = settings.data_dir.resolve()
     closed = first_closed_ancestor(data_dir.parent)  # the data dir itself is NanoScale's
     if closed is None:
-        return ok(name, f"project users (ns-<project>) can reach {data_dir}")
+        return ok(name, f"project users (ns-<project>-<id>) can reach {data_dir}")
     home_like = closed == Path.home() or closed.parent in {Path("/home"), Path("/")}
     fix = (
         f"set NANOSCALE_DATA_DIR to a directory outside {closed} (e.g. {SUGGESTED_DATA_DIRS})"
@@ -59,20 +59,33 @@ def check_data_dir_traversable(settings: Settings) -> Finding:
     )
 
 
-def check_sandbox(_settings: Settings) -> Finding:
-    bwrap = shutil.which("bwrap")
+def check_sandbox(settings: Settings) -> Finding:
+    """Builds (and process releases) run in bubblewrap as the project's user: it must be
+    installed and start a sandbox unprivileged (user namespaces enabled)."""
+    if settings.sandbox == "none":
+        return problem(
+            "sandbox", "disabled (NANOSCALE_SANDBOX=none): builds and apps can see the whole "
+            "host's files that their user may read, and every process",
+            "set NANOSCALE_SANDBOX=auto and apt-get install bubblewrap",
+        )  # fmt: skip
+    bwrap = find_bwrap("auto")
     if bwrap is None:
-        return ok("sandbox", "bubblewrap not installed (apt-get install bubblewrap)")
+        return problem(
+            "sandbox", "bubblewrap (bwrap) is not installed: builds and apps run without a "
+            "private mount and PID namespace (see docs/security.md)",
+            "apt-get install bubblewrap",
+        )  # fmt: skip
+    nobody = 65534 if runs_project_users() else None  # as an unprivileged project user would
     result = subprocess.run(
-        [bwrap, *BWRAP_PROBE, "true"], capture_output=True, text=True, timeout=30, check=False
-    )
+        [bwrap, *BWRAP_PROBE, "true"], capture_output=True, text=True, check=False, timeout=30,
+        user=nobody, group=nobody, extra_groups=[] if nobody else None, cwd="/",
+    )  # fmt: skip
     if result.returncode != 0:
         return problem(
-            "sandbox", f"bwrap is installed but cannot start a sandbox: {result.stderr.strip()}",
-            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
-            "or run NanoScale as root",
+            "sandbox", f"bwrap cannot start a sandbox unprivileged: {result.stderr.strip()[:200]}",
+            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
         )  # fmt: skip
-    return ok("sandbox", f"{bwrap} starts sandboxes")
+    return ok("sandbox", f"bubblewrap ({bwrap}) starts sandboxes")
 
 
 def ephemeral_range() -> tuple[int, int] | None:
@@ -127,7 +140,7 @@ def startup_notes(settings: Settings) -> list[str]:
     notes = []
     if runs_project_users():
         notes.append(
-            "running as root: NanoScale creates one system user per project (ns-<project>) "
+            "running as root: NanoScale creates one system user per project (ns-<project>-<id>) "
             "and runs that project's builds and app as it"
         )
     for finding in (check_data_dir_traversable(settings), check_port_ranges(settings)):

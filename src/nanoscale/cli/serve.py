@@ -22,17 +22,16 @@ SHUTDOWN_GRACE_SECONDS = 5
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's keyword arguments for these settings (shared with the tests).
 
-    X-Forwarded-For/-Proto are believed only from NANOSCALE_TRUSTED_PROXIES: uvicorn's default
-    trusts loopback, where every local process (deployed apps included) could choose the
-    client address the login throttle and the audit log see."""
-    trusted = settings.trusted_proxies
+    uvicorn's own proxy-header handling stays off: it would believe X-Forwarded-For from any
+    loopback connection, deployed apps' included. The app's ForwardedHeadersMiddleware
+    believes it only from a trusted proxy that also presents the proxy secret."""
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": "warning",
         "access_log": False,
-        "proxy_headers": bool(trusted),
-        "forwarded_allow_ips": list(trusted),
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
         # Log streams (a release's output) never end by themselves: do not wait on them.
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }

@@ -28,6 +28,7 @@ from nanoscale.web_deps import (
     DbSession,
     clear_session_cookie,
     client_ip,
+    device_cookie,
     set_session_cookie,
 )
 
@@ -109,11 +110,11 @@ def login_submit(request: Request, db: DbSession, ctx: Context, form: PreSession
             password=str(form.get("password") or ""),
             ip=client_ip(request),
             previous_token=session_token(request) or None,
+            keyring=ctx.keyring,
+            device_token=device_cookie(request, settings=ctx.settings),
         )
     except NanoScaleError as exc:
-        message = exc.message
-        if isinstance(exc, RateLimited):
-            message = f"too many failed attempts; try again in {exc.retry_after} seconds"
+        message = exc.message  # says minutes, and warns on the last attempt before a lockout
         page = _pre_session_page(
             request, ctx, "auth/login.html", exc.status, username=username, next=target,
             errors={"_form": message},

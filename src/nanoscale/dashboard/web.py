@@ -22,10 +22,10 @@ from starlette.datastructures import FormData
 
 from nanoscale.accounts import service as accounts
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
-from nanoscale.accounts.sessions import SESSION_COOKIE, SessionInfo
+from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
 from nanoscale.errors import NanoScaleError
-from nanoscale.web_deps import Context, DbSession, request_origin
+from nanoscale.web_deps import Context, DbSession, get_context, request_origin, session_cookie
 
 # Login and setup happen before a session exists: their forms carry a token that must match
 # this cookie (double submit), on top of the Origin check.
@@ -101,7 +101,7 @@ def error_page(request: Request, exc: NanoScaleError) -> HTMLResponse:
 
 
 def session_token(request: Request) -> str:
-    return request.cookies.get(SESSION_COOKIE, "")
+    return session_cookie(request, settings=get_context(request).settings) or ""
 
 
 def optional_session(request: Request, db: DbSession, ctx: Context) -> SessionInfo | None:

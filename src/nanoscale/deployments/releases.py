@@ -91,7 +91,7 @@ def taken_ports(session: Session) -> set[int]:
 
 def release_spec(job: ReleaseJob, deployment: Deployment, paths: ProjectPaths) -> ReleaseSpec:
     """What the runtime needs to re-adopt (or restart) a live release after a restart."""
-    run_as = project_user_name(job.project_name) if os.geteuid() == 0 else None
+    run_as = project_user_name(job.project_name, job.project_id) if os.geteuid() == 0 else None
     return spec_for(job, paths, port=deployment.release_port or 0, run_as=run_as)
 
 

@@ -1,12 +1,15 @@
-"""Run a release's install and build commands: own process group, time limit, streamed log.
+"""Run a release's install and build commands: confined, time-limited, streamed log.
 
-Each command runs under `/bin/sh -c` in a new session (so its process group is the whole
-build), as the project's user when given, with only the listed environment (never the
-orchestrator's own, which holds its secrets) plus the build marker
-`NANOSCALE_BUILD=<marker>`. A non-zero exit fails the build with the exit code and the log
-tail. After every command, whatever it ends (success, failure, time limit, cancel), its
-group and every marked process are killed (`kill.kill_tree`): a step that daemonizes
-(`setsid sleep 999 &`) leaves the group but not the marker, and must not outlive the build.
+Each command runs under `/bin/sh -c` in a new session, confined (`confine.start`): as the
+project's user, in the build's own cgroup with the project's resource limits, inside the
+sandbox, with only the listed environment (never the orchestrator's own, which holds its
+secrets) plus the build marker `NANOSCALE_BUILD=<marker>`. A non-zero exit fails the build
+with the exit code and the log tail; a command the kernel stopped at the memory or process
+limit fails with `build_memory_limit` / `build_process_limit`. After every command, whatever
+it ends (success, failure, time limit, cancel), everything it started is killed: its group,
+every marked process and every member of the build's cgroup (`kill.kill_tree`), and the
+sandbox's PID namespace ends with it. A step that daemonizes and strips the marker
+(`env -u NANOSCALE_BUILD setsid sleep 999 &`) still cannot outlive the build.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nanoscale.engine.runtime import kill
-from nanoscale.engine.runtime.users import Account
-from nanoscale.errors import Cancelled, UserCodeError
+from nanoscale.engine.runtime import cgroups, confine, kill
+from nanoscale.engine.runtime.cgroups import Cgroup, ResourceLimits
+from nanoscale.engine.runtime.sandbox import Sandbox
+from nanoscale.engine.runtime.users import Account, check_reachable
+from nanoscale.errors import Cancelled, PlatformError, UserCodeError
 
 TAIL_LINES = 20
 TAIL_CHARS = 4000  # of the log tail quoted in a failed build's error
@@ -40,6 +45,9 @@ class BuildSpec:
     # The deployment id, so recovery and teardown find escaped processes from the database;
     # without one each build gets a fresh random marker.
     marker: str | None = None
+    writable: tuple[Path, ...] = ()  # besides workdir (the release tree, the build's HOME)
+    limits: ResourceLimits | None = None
+    sandbox: Sandbox | None = None
 
 
 @dataclass
@@ -53,10 +61,22 @@ class BuildControl:
 
 def run_build(spec: BuildSpec, control: BuildControl) -> None:
     deadline = time.monotonic() + spec.timeout
+    if spec.run_as is not None:  # the command enters workdir as that user: say why it can't
+        check_reachable(spec.workdir, spec.run_as)
     marker = kill.build_marker(spec.marker or uuid.uuid4().hex)
-    for label, command in spec.commands:
-        control.log(f"$ {command}\n")
-        _run_one(label, command, spec, control, deadline, marker=marker)
+    group = (
+        cgroups.create(kill.build_cgroup_name(marker.value), spec.limits) if spec.limits else None
+    )
+    confinement = confine.Confinement(spec.run_as, group, spec.limits, spec.sandbox)
+    try:
+        for label, command in spec.commands:
+            control.log(f"$ {command}\n")
+            _run_one(
+                label, command, spec, control, deadline, marker=marker, confinement=confinement
+            )
+    finally:
+        if group is not None:
+            group.remove()
 
 
 def _run_one(
@@ -67,20 +87,25 @@ def _run_one(
     deadline: float,
     *,
     marker: kill.Marker,
+    confinement: confine.Confinement,
 ) -> None:
     tail = _Tail()
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", command],
-        cwd=spec.workdir,
-        env={**spec.env, marker.var: marker.value},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        user=spec.run_as.uid if spec.run_as else None,
-        group=spec.run_as.gid if spec.run_as else None,
-        extra_groups=[] if spec.run_as else None,
-    )
+    try:
+        proc = confine.start(
+            ["/bin/sh", "-c", command],
+            confinement=confinement,
+            workdir=spec.workdir,
+            writable=spec.writable or (spec.workdir,),
+            env={**spec.env, marker.var: marker.value},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            die_with_parent=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise PlatformError(
+            f"could not start the {label} command ({type(exc).__name__})",
+            code="build_spawn_failed",
+        ) from None
     control.on_spawn(proc.pid)
     reader = threading.Thread(target=_pump, args=(proc, control.log, tail), daemon=True)
     reader.start()
@@ -88,7 +113,8 @@ def _run_one(
         outcome = _wait(proc, control.cancel, deadline)
     finally:
         proc.poll()  # collect the leader if it exited, so only the rest is signalled
-        kill.kill_tree(pgid=proc.pid, marker=marker)  # nothing a command starts outlives it
+        # nothing a command starts outlives it
+        kill.kill_tree(pgid=proc.pid, marker=marker, cgroup=confinement.cgroup)
         proc.wait()
         reader.join(timeout=5)
         if proc.stdout is not None:
@@ -102,9 +128,29 @@ def _run_one(
             code="build_timeout",
         )
     if proc.returncode != 0:
+        _raise_if_limited(label, confinement.cgroup, spec.limits)
         raise UserCodeError(
             f"{label} command failed with exit code {proc.returncode}:\n" + tail.text(),
             code=f"{label}_failed",
+        )
+
+
+def _raise_if_limited(label: str, group: Cgroup | None, limits: ResourceLimits | None) -> None:
+    """A failed command that hit a resource limit says so (the user's code, the
+    operator's setting to raise), rather than only quoting an exit code."""
+    if group is None or limits is None:
+        return
+    if group.memory_limit_hit():
+        raise UserCodeError(
+            f"the {label} command was stopped: it used more than the project memory limit "
+            f"of {limits.memory_bytes // 2**20} MiB (NANOSCALE_TENANT_MEMORY_MB)",
+            code="build_memory_limit",
+        )
+    if group.process_limit_hit():
+        raise UserCodeError(
+            f"the {label} command failed after reaching the project limit of "
+            f"{limits.max_processes} processes (NANOSCALE_TENANT_MAX_PROCESSES)",
+            code="build_process_limit",
         )
 
 

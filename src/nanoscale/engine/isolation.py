@@ -10,7 +10,12 @@ the proxy serves a static site from a published copy of its output directory alo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+from nanoscale.engine.runtime.cgroups import ResourceLimits
+from nanoscale.engine.runtime.sandbox import Sandbox, make_sandbox
+from nanoscale.settings import Settings
 
 TRAVERSE_ONLY = 0o711
 PRIVATE = 0o700
@@ -29,3 +34,21 @@ def lock_down_project_tree(root: Path, *, private_dirs: tuple[Path, ...]) -> Non
 
 def lock_down_release(release_dir: Path) -> None:
     release_dir.chmod(RELEASE)
+
+
+@dataclass(frozen=True)
+class TenantPolicy:
+    """How tenant code is confined beyond its own user: resource limits and the sandbox."""
+
+    limits: ResourceLimits | None
+    sandbox: Sandbox | None
+
+
+def tenant_policy(settings: Settings) -> TenantPolicy:
+    limits = ResourceLimits(
+        memory_bytes=settings.tenant_memory_mb * 2**20,
+        max_processes=settings.tenant_max_processes,
+        cpu_percent=settings.tenant_cpu_percent,
+    )
+    sandbox = make_sandbox(settings.sandbox, hidden=(settings.data_dir,))
+    return TenantPolicy(limits, sandbox)

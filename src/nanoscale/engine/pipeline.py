@@ -20,13 +20,20 @@ from nanoscale.engine.build import BuildControl, BuildSpec, run_build
 from nanoscale.engine.credentials import CredentialProvider
 from nanoscale.engine.fetch import CommitInfo, FetchContext, fetch_commit
 from nanoscale.engine.health_check import wait_healthy
-from nanoscale.engine.isolation import lock_down_project_tree, lock_down_release
+from nanoscale.engine.isolation import (
+    TenantPolicy,
+    lock_down_project_tree,
+    lock_down_release,
+)
+from nanoscale.engine.loader_env import loader_vars
 from nanoscale.engine.proxy.base import Proxy, Route
+from nanoscale.engine.runtime import procfs
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec, Runtime
-from nanoscale.engine.runtime.users import Account, give_tree_to
+from nanoscale.engine.runtime.listeners import foreign_listeners
+from nanoscale.engine.runtime.users import Account, give_tree_to, take_tree_back
 from nanoscale.engine.static_publish import publish_static, unpublish
 from nanoscale.engine.static_root import check_static_root
-from nanoscale.errors import NanoScaleError, UserCodeError
+from nanoscale.errors import NanoScaleError, PlatformError, UserCodeError
 from nanoscale.logs import get_logger
 
 log = get_logger(__name__)
@@ -135,6 +142,29 @@ def static_root_for(job: ReleaseJob, paths: ProjectPaths) -> Path | None:
     return inside(workdir_for(job, paths), job.output_directory or ".", "output_directory")
 
 
+def refuse_loader_vars(env: Mapping[str, str]) -> None:
+    """Env vars stored before loader variables were refused at input fail the deployment."""
+    found = loader_vars(env)
+    if found:
+        raise UserCodeError(
+            f"environment variable {found[0]} changes how programs are loaded and is not "
+            "allowed; remove it from the project's environment variables",
+            code="env_var_forbidden",
+        )
+
+
+def check_port_owner(handle: ReleaseHandle, run_as: Account | None) -> None:
+    """The healthy answer came from the release, not from a process that took its port."""
+    pids = set(procfs.marked_pids(handle.deployment_id))
+    foreign = foreign_listeners(handle.port, uid=run_as.uid if run_as else None, pids=pids)
+    if foreign:
+        raise PlatformError(
+            f"another process (uid {foreign[0].uid}) was listening on the release port "
+            f"{handle.port} instead of the app; traffic was not switched to it",
+            code="release_port_hijacked",
+        )
+
+
 def spec_for(job: ReleaseJob, paths: ProjectPaths, *, port: int, run_as: str | None) -> ReleaseSpec:
     static_root = static_root_for(job, paths)
     return ReleaseSpec(
@@ -142,6 +172,7 @@ def spec_for(job: ReleaseJob, paths: ProjectPaths, *, port: int, run_as: str | N
         project_name=job.project_name,
         deployment_id=job.deployment_id,
         workdir=workdir_for(job, paths),
+        tree=paths.release(job.deployment_id),
         start_command=None if static_root else job.start_command,
         static_root=static_root,
         env={**job.env, "NANOSCALE_GIT_COMMIT": job.commit_sha},
@@ -167,6 +198,7 @@ class Pipeline:
     proxy: Proxy
     limits: Limits
     url_allowed: Callable[[str], bool]
+    policy: TenantPolicy = field(default_factory=lambda: TenantPolicy(None, None))
 
     def deploy(
         self,
@@ -181,6 +213,7 @@ class Pipeline:
         """Run the release up to the proxy switch and return its handle; the caller retires
         the previous release."""
         release_dir = paths.release(job.deployment_id)
+        refuse_loader_vars(job.env)
         lock_down_project_tree(
             paths.root, private_dirs=(paths.store, paths.modules, paths.root / "logs")
         )
@@ -221,6 +254,7 @@ class Pipeline:
                     alive=lambda: self.runtime.is_running(handle),
                     cancel=progress.control.cancel,
                 )
+                check_port_owner(handle, run_as)
             self.proxy.apply(route_for(job, handle.port, paths))
         except BaseException:
             self._append_release_log(paths, job, log)
@@ -285,6 +319,9 @@ class Pipeline:
             run_as=run_as,
             timeout=self.limits.build_timeout,
             marker=job.deployment_id,
+            writable=(paths.release(job.deployment_id), paths.home),
+            limits=self.policy.limits,
+            sandbox=self.policy.sandbox,
         )
         run_build(spec, control)
 
@@ -298,6 +335,8 @@ class Pipeline:
                     f"the build produced no output_directory {job.output_directory!r}",
                     code="output_missing",
                 )
+            if run_as is not None:  # no process of the project's uid can change it any more
+                take_tree_back(paths.release(job.deployment_id))
             check_static_root(spec.static_root)  # no link may publish a host file
             published = paths.published(job.deployment_id)
             unpublish(published)  # a half-made copy from an interrupted attempt

@@ -7,7 +7,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from nanoscale.settings import Settings
+from nanoscale.engine.loader_env import is_loader_var
+from nanoscale.settings import Settings, is_loopback_host
 from nanoscale.strings import has_control_characters
 
 _DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -118,6 +119,11 @@ def env_key(key: str) -> str:
         )
     if key in RESERVED_ENV_KEYS:
         raise ValueError(f"{key} is set by the platform and cannot be overridden")
+    if is_loader_var(key):
+        raise ValueError(
+            f"{key} changes how programs are loaded (dynamic loader and C library "
+            "variables such as LD_*, GCONV_PATH, MALLOC_*) and is not allowed"
+        )
     return key
 
 
@@ -140,14 +146,34 @@ def domain(value: str, *, settings: Settings) -> str:
         raise ValueError("use a hostname, not an IP address")
     if labels[-1].isdigit():
         raise ValueError("not a valid hostname (e.g. app.example.com)")
+    if is_loopback_host(host):
+        raise ValueError("loopback names (localhost, *.localhost) cannot be claimed")
     base = settings.base_domain.lower()
     if host == base or host.endswith("." + base):
         # <name>.<base domain> belongs to the project called <name>; no one may claim it.
         raise ValueError(f"hosts under {base} are assigned by the platform")
-    own = urlsplit(settings.resolved_public_base_url).hostname
-    if own and host == own.lower():
-        raise ValueError("that is the orchestrator's own hostname")
+    for own in orchestrator_hosts(settings):
+        # An app on the dashboard's host (or below it) would receive, or could set, its cookies.
+        if host == own or host.endswith("." + own):
+            raise ValueError("that name belongs to the orchestrator (its own host or below it)")
     return host
+
+
+def orchestrator_hosts(settings: Settings) -> set[str]:
+    """The names the dashboard answers to: the public URL's host, NANOSCALE_HOST (unless
+    an IP or a wildcard bind address) and NANOSCALE_ALLOWED_HOSTS."""
+    names = {h.strip().lower() for h in settings.allowed_hosts}
+    names.add((urlsplit(settings.resolved_public_base_url).hostname or "").lower())
+    names.add(settings.host.strip("[]").lower())
+    return {n for n in names if n and not _is_ip(n)}
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def git_credential_part(value: str, *, max_len: int) -> str:

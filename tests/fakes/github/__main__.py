@@ -36,6 +36,8 @@ def main() -> None:
         f"  install page:    {base}/apps/{app.slug}/installations/new",
         f"  users:           {', '.join(DEMO_USERS)}  (pick one in the page's 'Signed in as' list,",
         f"                   or add ?login={DEMO_USERS[0]} to the page's URL)",
+        "  repositories:    octo-alice/blog (public), octo-alice/hello-web (private),",
+        "                   acme-corp/website, acme-corp/api; start command: python3 app.py",
         f"  control API:     {base}/_sim/world",
     ]
     print("\n".join(lines), flush=True)

@@ -10,15 +10,8 @@ from typing import Literal
 
 import jwt
 
-from .state import (
-    PERMISSION_RANK,
-    Account,
-    App,
-    InstallationToken,
-    Repository,
-    SimState,
-    UserToken,
-)
+from .state import PERMISSION_RANK, Account, App, Repository, SimState
+from .tokens import InstallationToken, UserToken
 
 JWT_MAX_LIFETIME = 600
 JWT_IAT_SKEW = 60

@@ -11,17 +11,8 @@ from typing import Any
 import jwt
 
 from .delivery import Deliverer, new_guid
-from .state import (
-    Account,
-    App,
-    Delivery,
-    Installation,
-    InstallationToken,
-    RefreshToken,
-    Repository,
-    SimState,
-    UserToken,
-)
+from .state import Account, App, Delivery, Installation, Repository, SimState
+from .tokens import InstallationToken, RefreshToken, UserToken
 
 USER_TOKEN_TTL = timedelta(hours=8)
 REFRESH_TOKEN_TTL = timedelta(days=184)
@@ -115,7 +106,7 @@ class SimCore:
             repository_id=None,
             url=app.webhook_url,
             secret=app.webhook_secret,
-            content_type="json",
+            content_type=app.webhook_content_type,
             payload=payload,
         )
 
@@ -145,7 +136,7 @@ class SimCore:
             repository_id=repository_id,
             url=app.webhook_url,
             secret=app.webhook_secret,
-            content_type="json",
+            content_type=app.webhook_content_type,
             payload=payload,
         )
 

@@ -145,30 +145,39 @@ class Deliverer:
         return sent
 
     def _send(self, delivery: Delivery) -> None:
-        started = time.monotonic()
         if len(delivery.body) > self.max_payload_bytes:
-            self._record(delivery, started, 0, {}, None, status=TOO_LARGE)
+            self._record(delivery, time.monotonic(), 0, {}, None, status=TOO_LARGE)
             return
         if self.faults.latency:
             time.sleep(self.faults.latency)
-        if self.faults.drop_next > 0:
-            self.faults.drop_next -= 1
+        started = time.monotonic()
+        if self._take_drop():
             self._record(delivery, started, 0, {}, None, status="failed to connect to host")
             return
-        if callable(self.transport) and not isinstance(self.transport, httpx.BaseTransport):
-            status, headers, text = self.transport(
-                delivery.url, dict(delivery.request_headers), delivery.body
-            )
-            self._record(delivery, started, status, headers, text)
-            return
         try:
-            with httpx.Client(transport=self.transport, timeout=self.faults.timeout) as client:
-                resp = client.post(
-                    delivery.url, content=delivery.body, headers=delivery.request_headers
-                )
-            self._record(delivery, started, resp.status_code, dict(resp.headers), resp.text)
+            code, headers, text = self._post(delivery)
         except httpx.HTTPError as exc:
             self._record_failure(delivery, started, exc)
+            return
+        if time.monotonic() - started > self.faults.timeout:  # the 10 s cover the whole answer
+            self._record(delivery, started, 0, {}, None, status="timed out")
+            return
+        self._record(delivery, started, code, headers, text)
+
+    def _take_drop(self) -> bool:
+        with self._idle:  # workers race for the same counter
+            if self.faults.drop_next > 0:
+                self.faults.drop_next -= 1
+                return True
+        return False
+
+    def _post(self, delivery: Delivery) -> tuple[int, dict[str, str], str]:
+        headers = dict(delivery.request_headers)
+        if callable(self.transport) and not isinstance(self.transport, httpx.BaseTransport):
+            return self.transport(delivery.url, headers, delivery.body)
+        with httpx.Client(transport=self.transport, timeout=self.faults.timeout) as client:
+            resp = client.post(delivery.url, content=delivery.body, headers=headers)
+        return resp.status_code, dict(resp.headers), resp.text
 
     def _record_failure(self, delivery: Delivery, started: float, exc: Exception) -> None:
         status = (

@@ -26,8 +26,34 @@ def seed_demo(sim: GitHubSimulator, *, nanoscale_url: str = "http://127.0.0.1:80
     )
 
 
+APP_PY = """\
+\"\"\"{name}: a tiny web app NanoScale can deploy (start command: python3 app.py).\"\"\"
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"Hello from {name}!\\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format, *args):
+        print(self.address_string(), format % args, flush=True)
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
 def _app_files(name: str) -> dict[str, str | bytes | None]:
-    return {
-        "README.md": f"# {name}\n",
-        "app.py": ("import http.server, os\nhttp.server.test(port=int(os.environ['PORT']))\n"),
-    }
+    """A deployable app: answers every GET with 200 on $PORT (NanoScale's contract)."""
+    readme = f"# {name}\n\nDeploy with the start command `python3 app.py`.\n"
+    return {"README.md": readme, "app.py": APP_PY.replace("{name}", name)}

@@ -129,6 +129,18 @@ def ping_payload(state: SimState, repo: Repository, hook: Hook, sender: Account)
     }
 
 
+def meta_deleted_payload(state: SimState, repo: Repository, hook: Hook, sender: Account) -> JSON:
+    """`meta.deleted`: the last delivery a deleted hook receives."""
+    return {
+        "action": "deleted",
+        "hook_id": hook.id,
+        "hook": hook_json(state, repo, hook),
+        "repository": webhook_repo_json(state, repo),
+        **org_fields(state, repo.owner),
+        "sender": account_json(state, sender),
+    }
+
+
 def _brief_repo(repo: Repository) -> JSON:
     return {
         "id": repo.id,

@@ -43,7 +43,9 @@ def not_found(doc: str = "") -> Response:
 
 
 async def unknown_route(request: Request) -> Response:
-    """Any REST path or method the simulator does not serve: GitHub's JSON 404."""
+    """Any REST path or method the simulator does not serve: GitHub's JSON 404 (GitHub answers
+    unknown routes and methods alike with `{"message": "Not Found", ...}`, see
+    https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api)."""
     return not_found()
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import events
-from .core import SimCore
 from .payloads import account_json
-from .state import Account, Installation, Repository
+from .state import Account, App, Installation, Repository
+from .world import WorldBuilder
 
 
-class Lifecycle(SimCore):
+class Lifecycle(WorldBuilder):
     def suspend(self, inst: Installation, *, by: Account | None = None) -> None:
         with self.state.lock:
             inst.suspended_at = self.state.clock.now()
@@ -29,6 +29,23 @@ class Lifecycle(SimCore):
             for token in self.state.installation_tokens.values():
                 if token.installation is inst:
                     token.revoked = True
+
+    def request_permissions(
+        self, app: App, permissions: dict[str, str], events: list[str] | None = None
+    ) -> None:
+        """The App's owner asks for more: installations keep what they have until accepted."""
+        with self.state.lock:
+            app.permissions = dict(permissions)
+            app.events = list(events if events is not None else app.events)
+
+    def accept_permissions(self, inst: Installation, *, by: Account | None = None) -> None:
+        """The account accepts the App's new permissions: `installation.new_permissions_accepted`
+        (https://docs.github.com/en/webhooks/webhook-events-and-payloads#installation)."""
+        with self.state.lock:
+            inst.permissions = dict(inst.app.permissions)
+            inst.events = list(inst.app.events)
+            inst.updated_at = self.state.clock.now()
+        self._installation_event(inst, "new_permissions_accepted", by)
 
     def _installation_event(self, inst: Installation, action: str, by: Account | None) -> None:
         payload = events.installation_payload(self.state, inst, action, by or inst.account)
@@ -58,14 +75,25 @@ class Lifecycle(SimCore):
         kind = "organization" if old_owner.type == "Organization" else "user"
         from_owner = {kind: self._owner_json(old_owner)}
         changes = {"owner": {"from": from_owner}}
-        targets = before + [i for i in after if i not in before]
-        self._repository_event(repo, "transferred", by, changes=changes, installations=targets)
+        # The event belongs to the repository's new home: the new owner's installations
+        # (https://docs.github.com/en/webhooks/webhook-events-and-payloads#repository).
+        self._repository_event(repo, "transferred", by, changes=changes, installations=after)
 
     def _owner_json(self, account: Account) -> dict[str, Any]:
         if account.type == "Organization":
             org: dict[str, Any] = events.org_fields(self.state, account)["organization"]
             return org
         return account_json(self.state, account)
+
+    def create_repo(
+        self, owner: Account, name: str, *, private: bool = True, by: Account | None = None
+    ) -> Repository:
+        """A user creates a repository: installations with "All repositories" on the owner
+        gain it and get `repository.created` (`add_repo` is silent world building).
+        https://docs.github.com/en/webhooks/webhook-events-and-payloads#repository"""
+        repo = self.add_repo(owner, name, private=private)
+        self._repository_event(repo, "created", by)
+        return repo
 
     def archive_repo(self, repo: Repository, *, by: Account | None = None) -> None:
         repo.archived = True

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .state import SimClock
+from .state import Installation, SimClock, SimState
 
 DEFAULT_LIMITS = {"anonymous": 60, "app": 5000, "installation": 5000, "user": 5000}
 RATE_DOC = "/overview/rate-limits-for-the-rest-api"
@@ -28,28 +28,38 @@ class RateLimits:
     clock: SimClock
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     windows: dict[str, Window] = field(default_factory=dict)
-    status: int = 403  # GitHub answers an exhausted primary limit with 403 (sometimes 429)
+    # A spent primary limit: "you will receive a 403 or 429 response" (rate-limits-for-the-rest-api)
+    status: int = 403
     secondary_per_minute: int | None = None  # cap on mutating requests per credential
     secondary_next: int = 0  # force the next n requests into a secondary limit
     retry_after: int = 60
     _mutations: dict[str, list[datetime]] = field(default_factory=dict)
 
+    overridden: set[str] = field(default_factory=set)
+
     def set_limit(self, kind: str, limit: int) -> None:
         """Lower (or raise) the hourly budget for a credential kind and reset open windows."""
         self.limits[kind] = limit
+        self.overridden.add(kind)
         self.windows = {k: w for k, w in self.windows.items() if not k.startswith(kind)}
 
-    def window(self, kind: str, key: str) -> Window:
+    def window(self, kind: str, key: str, scaled: int | None = None) -> Window:
+        """`scaled`: the credential's own limit (an installation's grows with its size)
+        unless a test set one for the whole kind."""
         now = self.clock.now()
+        limit = self.limits.get(kind, 5000)
+        if scaled is not None and kind not in self.overridden:
+            limit = scaled
         window = self.windows.get(key)
         if window is None or window.reset <= now:
-            window = Window(self.limits.get(kind, 5000), now + timedelta(hours=1))
+            window = Window(limit, now + timedelta(hours=1))
             self.windows[key] = window
+        window.limit = limit
         return window
 
-    def consume(self, kind: str, key: str) -> tuple[Window, bool]:
+    def consume(self, kind: str, key: str, scaled: int | None = None) -> tuple[Window, bool]:
         """Count one request; False when the budget was already spent."""
-        window = self.window(kind, key)
+        window = self.window(kind, key, scaled)
         if window.used >= window.limit:
             return window, False
         window.used += 1
@@ -76,6 +86,16 @@ class RateLimits:
             "X-RateLimit-Used": str(window.used),
             "X-RateLimit-Resource": "core",
         }
+
+
+def installation_limit(state: SimState, inst: Installation) -> int:
+    """https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#primary-rate-limit-for-github-app-installations:
+    5,000 an hour; over 20 repositories, 50 more per repository; on an organization with over
+    20 users, 50 more per user; never above 12,500. (Enterprise Cloud's 15,000 is not modelled.)"""
+    repos = len(state.installation_repos(inst))
+    users = len(inst.account.members) if inst.account.type == "Organization" else 1
+    limit = 5000 + (50 * repos if repos > 20 else 0) + (50 * users if users > 20 else 0)
+    return min(limit, 12_500)
 
 
 @dataclass

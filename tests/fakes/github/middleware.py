@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import AuthError, Credential, authenticate
 from .conditional import Buffered, cache_headers, capture, etag_of, matches
 from .http import MEDIA_TYPE, gh_error
-from .limits import RATE_DOC, SECONDARY_MESSAGE, RateLimits
+from .limits import RATE_DOC, SECONDARY_MESSAGE, RateLimits, installation_limit
 from .state import SimState
 
 API_PREFIX = "/api/v3"
@@ -92,8 +92,11 @@ class GitHubMiddleware:
             headers = {**extra, **limits.headers(window)}
             await gh_error(401, exc.message, exc.doc, headers)(scope, receive, send)
             return
+        scaled = None
+        if cred.installation_token is not None:
+            scaled = installation_limit(state, cred.installation_token.installation)
         scope.setdefault("state", {}).update(
-            credential=cred, rate_window=limits.window(cred.kind, cred.rate_key)
+            credential=cred, rate_window=limits.window(cred.kind, cred.rate_key, scaled)
         )
         buffered, cache = None, {}
         if scope["method"] == "GET":
@@ -102,13 +105,13 @@ class GitHubMiddleware:
                 etag = etag_of(buffered.body)
                 cache = cache_headers(etag, authenticated=cred.kind != "anonymous")
                 if matches(request.headers.get("if-none-match", ""), etag):
-                    window = limits.window(cred.kind, cred.rate_key)
+                    window = limits.window(cred.kind, cred.rate_key, scaled)
                     await Buffered(304).replay(send, {**extra, **limits.headers(window), **cache})
                     return  # a 304 is not counted against the rate limit
         if scope["path"] == f"{API_PREFIX}/rate_limit":  # GitHub does not count this call
-            window, allowed = limits.window(cred.kind, cred.rate_key), True
+            window, allowed = limits.window(cred.kind, cred.rate_key, scaled), True
         else:
-            window, allowed = limits.consume(cred.kind, cred.rate_key)
+            window, allowed = limits.consume(cred.kind, cred.rate_key, scaled)
         extra.update(limits.headers(window))
         if not allowed:
             message = _rate_message(cred, client)

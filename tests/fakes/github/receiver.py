@@ -35,6 +35,7 @@ class WebhookReceiver:
     status: int = 202  # what the receiver answers; tests may switch it to 500
     delay: float = 0.0  # seconds to wait before answering (to provoke GitHub's timeout)
     hold: threading.Event | None = None  # when set, requests wait for it (at most 30 s) to answer
+    trickle: float = 0.0  # send the answer's body a byte at a time over this many seconds
     received: list[Received] = field(default_factory=list)
     _server: _QuietServer | None = None
     _thread: threading.Thread | None = None
@@ -50,11 +51,18 @@ class WebhookReceiver:
                 time.sleep(receiver.delay)
                 if receiver.hold is not None:
                     receiver.hold.wait(30)
+                body = b"ok" * max(int(receiver.trickle * 20), 1)
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                if not receiver.trickle:
+                    self.wfile.write(body)
+                    return
+                for n in range(0, len(body), 2):
+                    self.wfile.write(body[n : n + 2])
+                    self.wfile.flush()
+                    time.sleep(0.05)
 
             def log_message(self, format: str, *args: object) -> None:
                 return  # keep test output clean

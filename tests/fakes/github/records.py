@@ -1,4 +1,4 @@
-"""Records the deployment integration writes to GitHub: commit statuses and deployments."""
+"""Records beside the world: commit statuses, deployments, App manifest codes."""
 
 from __future__ import annotations
 
@@ -61,3 +61,13 @@ class Deployment:
     @property
     def state(self) -> str:
         return self.statuses[-1].state if self.statuses else "pending"
+
+
+@dataclass(eq=False)
+class ManifestCode:
+    """The code an App manifest registration hands back; converted once, within an hour."""
+
+    code: str
+    app: App
+    expires_at: datetime
+    used: bool = False

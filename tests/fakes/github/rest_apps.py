@@ -10,7 +10,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .auth import Credential
-from .deliveries_rest import delivery_item_json, delivery_json
 from .http import (
     BadJSON,
     gh_error,
@@ -25,7 +24,7 @@ from .http import (
     validation_failed,
 )
 from .payloads import app_json, installation_json, repo_json
-from .state import PERMISSION_RANK, App, Delivery, Installation, iso
+from .state import PERMISSION_RANK, App, Installation, iso
 
 JWT_DOC = (
     "/apps/building-github-apps/authenticating-with-github-apps#authenticating-as-a-github-app"
@@ -33,7 +32,7 @@ JWT_DOC = (
 NEEDS_JWT = "A JSON web token could not be decoded"
 
 
-def _app(request: Request) -> App | Response:
+def app_of(request: Request) -> App | Response:
     cred: Credential = request.state.credential
     if cred.app is None:
         return gh_error(401, NEEDS_JWT, JWT_DOC)
@@ -46,12 +45,12 @@ def _installation(request: Request, app: App) -> Installation | None:
 
 
 async def get_app(request: Request) -> Response:
-    app = _app(request)
+    app = app_of(request)
     return app if isinstance(app, Response) else gh_json(app_json(state_of(request), app))
 
 
 async def list_installations(request: Request) -> Response:
-    app = _app(request)
+    app = app_of(request)
     if isinstance(app, Response):
         return app
     state = state_of(request)
@@ -61,7 +60,7 @@ async def list_installations(request: Request) -> Response:
 
 
 async def get_installation(request: Request) -> Response:
-    app = _app(request)
+    app = app_of(request)
     if isinstance(app, Response):
         return app
     inst = _installation(request, app)
@@ -72,7 +71,7 @@ async def get_installation(request: Request) -> Response:
 
 async def create_access_token(request: Request) -> Response:
     """Mint a 1-hour token, optionally narrowed to repositories and to fewer permissions."""
-    app = _app(request)
+    app = app_of(request)
     if isinstance(app, Response):
         return app
     inst = _installation(request, app)
@@ -118,7 +117,7 @@ async def create_access_token(request: Request) -> Response:
 
 
 async def delete_installation(request: Request) -> Response:
-    app = _app(request)
+    app = app_of(request)
     if isinstance(app, Response):
         return app
     inst = _installation(request, app)
@@ -129,7 +128,7 @@ async def delete_installation(request: Request) -> Response:
 
 
 async def suspend_installation(request: Request) -> Response:
-    app = _app(request)
+    app = app_of(request)
     if isinstance(app, Response):
         return app
     inst = _installation(request, app)
@@ -138,51 +137,6 @@ async def suspend_installation(request: Request) -> Response:
     action = sim(request).suspend if request.method == "PUT" else sim(request).unsuspend
     await run_in_threadpool(action, inst)
     return no_content()
-
-
-async def list_app_deliveries(request: Request) -> Response:
-    app = _app(request)
-    if isinstance(app, Response):
-        return app
-    state = state_of(request)
-    mine = [
-        d
-        for d in reversed(state.deliveries)
-        if d.target_type == "integration" and d.target_id == app.id
-    ]
-    page, headers = paginate(request, mine)
-    return gh_json([delivery_item_json(d) for d in page], headers=headers)
-
-
-def _app_delivery(request: Request, app: App) -> Delivery | None:
-    wanted = int(request.path_params["delivery_id"])
-    return next(
-        (
-            d
-            for d in state_of(request).deliveries
-            if d.id == wanted and d.target_type == "integration" and d.target_id == app.id
-        ),
-        None,
-    )
-
-
-async def get_app_delivery(request: Request) -> Response:
-    app = _app(request)
-    if isinstance(app, Response):
-        return app
-    delivery = _app_delivery(request, app)
-    return not_found() if delivery is None else gh_json(delivery_json(delivery))
-
-
-async def redeliver_app_delivery(request: Request) -> Response:
-    app = _app(request)
-    if isinstance(app, Response):
-        return app
-    delivery = _app_delivery(request, app)
-    if delivery is None:
-        return not_found()
-    await run_in_threadpool(sim(request).deliverer.redeliver, delivery)
-    return gh_json({}, 202)
 
 
 routes = [
@@ -201,12 +155,5 @@ routes = [
         "/api/v3/app/installations/{installation_id:int}/suspended",
         suspend_installation,
         methods=["PUT", "DELETE"],
-    ),
-    Route("/api/v3/app/hook/deliveries", list_app_deliveries, methods=["GET"]),
-    Route("/api/v3/app/hook/deliveries/{delivery_id:int}", get_app_delivery, methods=["GET"]),
-    Route(
-        "/api/v3/app/hook/deliveries/{delivery_id:int}/attempts",
-        redeliver_app_delivery,
-        methods=["POST"],
     ),
 ]

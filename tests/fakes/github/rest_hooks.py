@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from . import events, hook_rules
 from .auth import Credential, permission
-from .deliveries_rest import delivery_item_json, delivery_json
+from .deliveries_rest import delivery_json, delivery_page, recent
 from .delivery import Deliverer
 from .http import (
     BadJSON,
@@ -50,12 +50,21 @@ def hook_of(request: Request, repo: Repository) -> Hook | None:
 
 def _ping(request: Request, repo: Repository, hook: Hook) -> Delivery:
     cred: Credential = request.state.credential
+    state = state_of(request)
+    return _to_hook(
+        request, repo, hook, "ping", events.ping_payload(state, repo, hook, cred.user or repo.owner)
+    )
+
+
+def _to_hook(
+    request: Request, repo: Repository, hook: Hook, event: str, payload: dict[str, object]
+) -> Delivery:
+    """A delivery to this one hook only (`ping`, `meta`)."""
     deliverer: Deliverer = sim(request).deliverer
-    payload = events.ping_payload(deliverer.state, repo, hook, cred.user or repo.owner)
     return deliverer.new_delivery(
-        event="ping", action=None, hook_id=hook.id, target_type="repository", target_id=repo.id,
-        installation_id=None, repository_id=repo.id, url=hook.url, secret=hook.secret,
-        content_type=hook.content_type, payload=payload,
+        event=event, action=payload.get("action"), hook_id=hook.id, target_type="repository",
+        target_id=repo.id, installation_id=None, repository_id=repo.id, url=hook.url,
+        secret=hook.secret, content_type=hook.content_type, payload=payload,
     )  # fmt: skip
 
 
@@ -145,8 +154,15 @@ async def delete_hook(request: Request) -> Response:
     repo = authorized(request, "write")
     if isinstance(repo, Response):
         return repo
-    if repo.hooks.pop(int(request.path_params["hook_id"]), None) is None:
+    hook = repo.hooks.pop(int(request.path_params["hook_id"]), None)
+    if hook is None:
         return not_found(DOC)
+    # GitHub tells the hook itself (https://docs.github.com/en/webhooks/webhook-events-and-payloads#meta).
+    if hook.active and ({"meta", "*"} & set(hook.events)):
+        cred: Credential = request.state.credential
+        sender = cred.user or repo.owner
+        payload = events.meta_deleted_payload(state_of(request), repo, hook, sender)
+        await run_in_threadpool(_to_hook, request, repo, hook, "meta", payload)
     return no_content()
 
 
@@ -163,19 +179,20 @@ async def ping_hook(request: Request) -> Response:
 
 def _hook_deliveries(request: Request, repo: Repository) -> list[Delivery]:
     hook_id = int(request.path_params["hook_id"])
-    return [
+    state = state_of(request)
+    mine = [
         d
-        for d in reversed(state_of(request).deliveries)
+        for d in reversed(state.deliveries)
         if d.target_type == "repository" and d.hook_id == hook_id and d.target_id == repo.id
     ]
+    return recent(state, mine)
 
 
 async def list_deliveries(request: Request) -> Response:
     repo = authorized(request, "read")
     if isinstance(repo, Response):
         return repo
-    page, headers = paginate(request, _hook_deliveries(request, repo))
-    return gh_json([delivery_item_json(d) for d in page], headers=headers)
+    return delivery_page(request, _hook_deliveries(request, repo))
 
 
 async def get_delivery(request: Request) -> Response:

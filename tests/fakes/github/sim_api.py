@@ -42,7 +42,7 @@ REPO_ACTIONS: dict[str, Action] = {
     "delete": lambda s, r, b: s.delete_repo(r),
     "publicize": lambda s, r, b: s.set_visibility(r, private=False),
     "privatize": lambda s, r, b: s.set_visibility(r, private=True),
-}  # fmt: skip
+}  # creating a repository: POST /_sim/accounts/{login}/repos (sim_api_apps)  # fmt: skip
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -113,6 +113,12 @@ async def rate_limits(request: Request) -> Response:
         limits.set_limit(body["kind"], int(body["limit"]))
     if "secondary_per_minute" in body:
         limits.secondary_per_minute = body["secondary_per_minute"]
+    if "secondary_next" in body:
+        limits.secondary_next = int(body["secondary_next"])
+    if "status" in body:  # GitHub answers a spent primary limit with 403 or 429
+        if body["status"] not in (403, 429):
+            return JSONResponse({"error": "status must be 403 or 429"}, 422)
+        limits.status = int(body["status"])
     return JSONResponse({"result": None})
 
 

@@ -20,7 +20,11 @@ from starlette.routing import Route
 from . import (
     githttp,
     install_flow,
+    manifest_flow,
+    rest_app_hook,
     rest_apps,
+    rest_deployment_statuses,
+    rest_deployments,
     rest_hook_config,
     rest_hooks,
     rest_oauth,
@@ -28,6 +32,7 @@ from . import (
     rest_statuses,
     rest_users,
     sim_api,
+    sim_api_apps,
     webflow,
 )
 from .authorizations import Authorizations
@@ -39,10 +44,9 @@ from .middleware import GitHubMiddleware
 from .pushes import Pushes
 from .recording import SpecCheckMiddleware, SpecRecorder
 from .state import App, SimState
-from .world import WorldBuilder
 
 
-class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
+class GitHubSimulator(Lifecycle, Pushes, Authorizations):  # Lifecycle builds on WorldBuilder
     """In-memory GitHub. Use `.app` with httpx.ASGITransport, or `serve()` for a real port."""
 
     def __init__(
@@ -73,13 +77,18 @@ class GitHubSimulator(WorldBuilder, Pushes, Lifecycle, Authorizations):
         routes = [
             *rest_users.routes,
             *rest_apps.routes,
+            *rest_app_hook.routes,
             *rest_hooks.routes,
             *rest_hook_config.routes,
             *rest_statuses.routes,  # before rest_repos (see there)
             *rest_repos.routes,
             *rest_oauth.routes,
+            *rest_deployments.routes,
+            *rest_deployment_statuses.routes,
             *webflow.routes,
             *install_flow.routes,
+            *manifest_flow.routes,
+            *sim_api_apps.routes,  # before sim_api: /_sim/installations/{id}/{action}
             *sim_api.routes,
             Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest

@@ -20,6 +20,12 @@ import referencing
 import referencing.jsonschema
 
 from .spec_cache import CACHE_DIR, fetch_description
+from .spec_errata import (
+    GENERIC_ERROR_STATUSES,
+    UNDOCUMENTED_ALIASES,
+    UNDOCUMENTED_STATUSES,
+    apply_errata,
+)
 
 # Pinned so that a fidelity result is reproducible; bump deliberately.
 REST_PACKAGE = "@octokit/openapi@23.0.2"
@@ -27,19 +33,6 @@ WEBHOOKS_PACKAGE = "@octokit/openapi-webhooks@12.1.0"
 API_PREFIX = "/api/v3"
 REST_URI = "urn:github:rest"
 WEBHOOKS_URI = "urn:github:webhooks"
-# Served by GitHub but absent from the description; validated as the documented twin.
-UNDOCUMENTED_ALIASES = {r"^/repositories/\d+$": "/repos/{owner}/{repo}"}
-# GitHub answers these on any endpoint (400: "Problems parsing JSON") even where the
-# description does not list them; they are checked as `basic-error`.
-GENERIC_ERROR_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503, 504})
-# Statuses GitHub sends on an operation whose description omits them, with the schema used.
-UNDOCUMENTED_STATUSES = {
-    # An invalid URL is refused like on the hook itself (the description lists only 200).
-    ("repos/update-webhook-config-for-repo", 422): "validation-error",
-    ("apps/update-webhook-config-for-app", 422): "validation-error",
-    # An unknown SHA or state ("No commit found for SHA: ...") is a 422 (only 201 is listed).
-    ("repos/create-commit-status", 422): "validation-error",
-}
 
 
 @dataclass
@@ -76,21 +69,6 @@ def _nullable_to_jsonschema(node: Any) -> Any:
 SLASHED_PARAMS = ("{branch}", "{ref}", "{path}")
 
 
-def _apply_errata(document: dict[str, Any]) -> dict[str, Any]:
-    """Known slips in the published description, each fixed to match its own components.
-
-    GET /app/installations inlines `account` as allOf[simple-user, enterprise] (an account
-    would have to be both); the `installation` component says anyOf, as GitHub behaves.
-    """
-    op = document["paths"]["/app/installations"]["get"]
-    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
-    account = schema["items"]["properties"]["account"]
-    for branch in account.get("anyOf", []):
-        if "allOf" in branch:
-            branch["anyOf"] = branch.pop("allOf")
-    return document
-
-
 def _template_regex(template: str) -> re.Pattern[str]:
     parts = [p for p in re.split(r"(\{[^}]+\})", template) if p]
     last = len(parts) - 1
@@ -119,7 +97,7 @@ class RestSpec:
         raw = json.loads(
             fetch_description(REST_PACKAGE, CACHE_DIR / "api.github.com.json").read_text()
         )
-        return cls(_apply_errata(_nullable_to_jsonschema(raw)))
+        return cls(apply_errata(_nullable_to_jsonschema(raw)))
 
     def match(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
         path = path.removeprefix(API_PREFIX) or "/"
@@ -175,6 +153,9 @@ class RestSpec:
             return self._check_json(result, pointer, headers, body)
         response = self._resolve(responses[key])
         content = response.get("content") or {}
+        erratum = UNDOCUMENTED_STATUSES.get((op["operationId"], status))
+        if not content and erratum is not None:
+            return self._check_json(result, f"/components/schemas/{erratum}", headers, body)
         if not content:
             if body.strip():
                 result.errors.append(f"status {status} documents no body but one was sent")
@@ -273,7 +254,7 @@ class WebhookSpec:
         except (ValueError, KeyError) as exc:
             return ValidationResult("webhook", event, [f"payload unreadable: {exc}"])
         action = payload.get("action") if isinstance(payload, dict) else None
-        name = event.replace("_", "-") + (f"-{action}" if action else "")
+        name = (event + (f"-{action}" if action else "")).replace("_", "-")
         if name not in self.document["webhooks"]:
             name = event.replace("_", "-")
         result = ValidationResult("webhook", name)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .records import CommitStatus, Deployment
+from .records import CommitStatus, Deployment, ManifestCode
+from .tokens import AuthCode, InstallationToken, RefreshToken, UserToken
 
 AccountType = Literal["User", "Organization"]
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -21,9 +22,15 @@ class SimClock:
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.frozen: datetime | None = None
 
     def now(self) -> datetime:
-        return datetime.now(UTC).replace(microsecond=0) + self.offset
+        base = self.frozen or datetime.now(UTC).replace(microsecond=0)
+        return base + self.offset
+
+    def freeze(self) -> None:
+        """Stop real time (only `advance` moves the clock), for exact expiry tests."""
+        self.frozen = datetime.now(UTC).replace(microsecond=0)
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
@@ -116,6 +123,12 @@ class App:
     created_at: datetime
     hook_id: int
     webhook_active: bool = True
+    webhook_content_type: str = "json"
+    webhook_insecure_ssl: str = "0"
+    description: str = "NanoScale deploys your repositories."
+    external_url: str | None = None
+    request_oauth_on_install: bool = False  # "Request user authorization during installation"
+    setup_on_update: bool = False  # "Redirect on update": setup URL after changing repositories
 
 
 @dataclass(eq=False)
@@ -132,47 +145,6 @@ class Installation:
     suspended_at: datetime | None = None
     suspended_by: Account | None = None
     deleted: bool = False
-
-
-@dataclass(eq=False)
-class InstallationToken:
-    token: str
-    installation: Installation
-    expires_at: datetime
-    repo_ids: set[int] | None  # None: every repository of the installation
-    permissions: dict[str, str]
-    revoked: bool = False
-
-
-@dataclass(eq=False)
-class UserToken:
-    token: str
-    user: Account
-    app: App
-    expires_at: datetime
-    revoked: bool = False
-
-
-@dataclass(eq=False)
-class RefreshToken:
-    token: str
-    user: Account
-    app: App
-    expires_at: datetime
-    access_token: str  # the access token issued with it; refreshing revokes both
-    used: bool = False
-
-
-@dataclass(eq=False)
-class AuthCode:
-    code: str
-    app: App
-    user: Account
-    redirect_uri: str
-    code_challenge: str | None
-    code_challenge_method: str | None
-    expires_at: datetime
-    used: bool = False
 
 
 @dataclass(eq=False)
@@ -215,6 +187,7 @@ class SimState:
     user_tokens: dict[str, UserToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
+    manifest_codes: dict[str, ManifestCode] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     commit_statuses: list[CommitStatus] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)

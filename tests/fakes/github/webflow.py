@@ -21,7 +21,8 @@ from starlette.routing import Route
 from .core import random_token
 from .http import sim, state_of
 from .pages import login_select, page, signed_in_user
-from .state import App, AuthCode, SimState
+from .state import Account, App, SimState
+from .tokens import AuthCode
 
 CODE_TTL_SECONDS = 600
 ERROR_DOC = (
@@ -107,19 +108,40 @@ async def authorize_submit(request: Request) -> Response:
             "error_description": "The user has denied your application access.",
         }
         return RedirectResponse(f"{redirect_uri}?{urlencode({**error, **back})}", 302)
+    code = issue_code(
+        state,
+        app,
+        user,
+        redirect_uri,
+        challenge=form.get("code_challenge") or None,
+        method=form.get("code_challenge_method") or None,
+    )
+    response = RedirectResponse(f"{redirect_uri}?{urlencode({'code': code.code, **back})}", 302)
+    response.set_cookie("gh_sim_login", user.login, httponly=True, samesite="lax")
+    return response
+
+
+def issue_code(
+    state: SimState,
+    app: App,
+    user: Account,
+    redirect_uri: str,
+    *,
+    challenge: str | None = None,
+    method: str | None = None,
+) -> AuthCode:
+    """A single-use authorization code, valid for ten minutes."""
     code = AuthCode(
         code=random_token("", 20).lower(),
         app=app,
         user=user,
         redirect_uri=redirect_uri,
-        code_challenge=form.get("code_challenge") or None,
-        code_challenge_method=form.get("code_challenge_method") or None,
+        code_challenge=challenge,
+        code_challenge_method=method,
         expires_at=state.clock.now() + timedelta(seconds=CODE_TTL_SECONDS),
     )
     state.auth_codes[code.code] = code
-    response = RedirectResponse(f"{redirect_uri}?{urlencode({'code': code.code, **back})}", 302)
-    response.set_cookie("gh_sim_login", user.login, httponly=True, samesite="lax")
-    return response
+    return code
 
 
 def pkce_matches(verifier: str, challenge: str) -> bool:

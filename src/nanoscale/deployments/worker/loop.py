@@ -38,6 +38,7 @@ from nanoscale.deployments.releases import (
 )
 from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
 from nanoscale.deployments.worker.runner import Runner
+from nanoscale.engine.isolation import tenant_policy
 from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError, Responsibility
@@ -81,6 +82,7 @@ class Worker:
                 drain_seconds=settings.drain_seconds,
             ),
             url_allowed=settings.git_url_allowed,
+            policy=tenant_policy(settings),
         )
         self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder, ctx)
         # One runner (and lease holder id) per thread; the first is `run_once()`'s.

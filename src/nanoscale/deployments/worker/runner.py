@@ -263,7 +263,7 @@ class Runner:
 
 
 def _project_account(project: Project, paths: ProjectPaths) -> Account | None:
-    name = ensure_project_user(project.name)
+    name = ensure_project_user(project.name, project.id)
     paths.home.mkdir(parents=True, exist_ok=True)
     if name is None:
         return None

@@ -61,7 +61,7 @@ def _stop_everything(ctx: AppContext, project: Project) -> None:
     shutil.rmtree(paths.root, ignore_errors=True)
     shutil.rmtree(paths.published_root, ignore_errors=True)
     try:
-        remove_project_user(name)
+        remove_project_user(name, project.id)
     except PlatformError as exc:  # the deletion goes on; the operator can remove the user later
         log.warning("deploy.project_user_not_removed", project=name, error=exc.message)
 

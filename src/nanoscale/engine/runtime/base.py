@@ -27,6 +27,8 @@ class ReleaseSpec:
     port: int
     run_as: str | None  # unprivileged per-project user when running as root
     log_path: Path  # the release's stdout/stderr go here
+    # The whole release directory (workdir is inside it): the app's only writable tree.
+    tree: Path | None = None
 
 
 @dataclass(frozen=True)

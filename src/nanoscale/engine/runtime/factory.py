@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nanoscale.engine.isolation import tenant_policy
 from nanoscale.engine.runtime.base import Runtime
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.engine.runtime.systemd import SystemdRuntime
@@ -10,6 +11,7 @@ from nanoscale.settings import Settings
 
 def make_runtime(settings: Settings) -> Runtime:
     state_dir = settings.data_dir / "runtime"
+    policy = tenant_policy(settings)
     if settings.runtime == "systemd":
-        return SystemdRuntime(state_dir)
-    return ProcessRuntime(state_dir)
+        return SystemdRuntime(state_dir, limits=policy.limits)
+    return ProcessRuntime(state_dir, limits=policy.limits, sandbox=policy.sandbox)

@@ -16,7 +16,8 @@ import signal
 import time
 from dataclasses import dataclass
 
-from nanoscale.engine.runtime import procfs
+from nanoscale.engine.runtime import cgroups, procfs
+from nanoscale.engine.runtime.cgroups import Cgroup
 
 BUILD_MARKER_VAR = "NANOSCALE_BUILD"
 RELEASE_MARKER_VAR = procfs.MARKER_VAR
@@ -34,17 +35,28 @@ def build_marker(deployment_id: str) -> Marker:
     return Marker(BUILD_MARKER_VAR, deployment_id)
 
 
+def build_cgroup_name(deployment_id: str) -> str:
+    return f"b-{deployment_id}"
+
+
+def release_cgroup_name(deployment_id: str) -> str:
+    return f"r-{deployment_id}"
+
+
 def release_marker(deployment_id: str) -> Marker:
     return Marker(RELEASE_MARKER_VAR, deployment_id)
 
 
-def members(pgid: int | None, marker: Marker | None) -> set[int]:
-    """Live (non-zombie) processes of the group and those carrying the marker."""
+def members(pgid: int | None, marker: Marker | None, cgroup: Cgroup | None = None) -> set[int]:
+    """Live (non-zombie) processes of the group, those carrying the marker and those in the
+    cgroup (which no process can leave, marker or not)."""
     found: set[int] = set()
     if pgid is not None and pgid > 1:
         found.update(procfs.group_pids(pgid))
     if marker is not None and marker.value:
         found.update(procfs.marked_pids(marker.value, var=marker.var))
+    if cgroup is not None:
+        found.update(pid for pid in cgroup.pids() if procfs.is_alive(pid))
     found.discard(os.getpid())
     return found
 
@@ -58,31 +70,43 @@ def _signal_all(pids: set[int], pgid: int | None, sig: signal.Signals) -> None:
             os.killpg(pgid, sig)
 
 
-def _wait_gone(pgid: int | None, marker: Marker | None, timeout: float) -> set[int]:
+def _wait_gone(
+    pgid: int | None, marker: Marker | None, cgroup: Cgroup | None, timeout: float
+) -> set[int]:
     deadline = time.monotonic() + timeout
     while True:
-        left = members(pgid, marker)
+        left = members(pgid, marker, cgroup)
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.05)
 
 
 def kill_tree(
-    *, pgid: int | None, marker: Marker | None, grace: float = DEFAULT_GRACE_SECONDS
+    *,
+    pgid: int | None,
+    marker: Marker | None,
+    grace: float = DEFAULT_GRACE_SECONDS,
+    cgroup: Cgroup | None = None,
 ) -> None:
-    """SIGTERM the group and every marked process; SIGKILL whatever is left after `grace`."""
-    found = members(pgid, marker)
+    """SIGTERM the group, every marked process and the cgroup's members; SIGKILL whatever is
+    left after `grace` (the cgroup until it is empty)."""
+    found = members(pgid, marker, cgroup)
     if not found:
         return
     _signal_all(found, pgid, signal.SIGTERM)
-    left = _wait_gone(pgid, marker, grace)
+    left = _wait_gone(pgid, marker, cgroup, grace)
     if left:
         _signal_all(left, pgid, signal.SIGKILL)
-        _wait_gone(pgid, marker, KILL_WAIT_SECONDS)
+        if cgroup is not None:
+            cgroup.kill_all()
+        _wait_gone(pgid, marker, cgroup, KILL_WAIT_SECONDS)
 
 
 def kill_build(
     *, deployment_id: str, pgid: int | None, grace: float = DEFAULT_GRACE_SECONDS
 ) -> None:
     """End a deployment's build: its current command's group and every escaped descendant."""
-    kill_tree(pgid=pgid, marker=build_marker(deployment_id), grace=grace)
+    group = cgroups.open_existing(build_cgroup_name(deployment_id))
+    kill_tree(pgid=pgid, marker=build_marker(deployment_id), grace=grace, cgroup=group)
+    if group is not None:
+        group.remove()

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from nanoscale.engine.runtime import procfs, spawn
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
-from nanoscale.engine.runtime.users import Account, check_reachable, give_tree_to, lookup
+from nanoscale.engine.runtime.cgroups import ResourceLimits
+from nanoscale.engine.runtime.sandbox import Sandbox
+from nanoscale.engine.runtime.users import Account, check_reachable, check_workdir, lookup
 from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
 
@@ -48,8 +50,12 @@ class ProcessRuntime:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         stable_seconds: float = 30.0,
+        limits: ResourceLimits | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self._state_dir = state_dir
+        self._limits = limits
+        self._sandbox = sandbox
         state_dir.mkdir(parents=True, exist_ok=True)
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -101,6 +107,7 @@ class ProcessRuntime:
     def close(self) -> None:
         self._closed.set()
         self._thread.join()
+        spawn.forget_children()
 
     def stop_all(self, *, grace_seconds: float = 10.0) -> None:
         """End every release this runtime supervises (tests, project teardown)."""
@@ -136,12 +143,15 @@ class ProcessRuntime:
         )
 
     def _launch(self, spec: ReleaseSpec) -> _Release:
+        """Every launch (first start, crash restart, re-adoption) re-checks the working
+        directory and never changes ownership: the pipeline gave the tree to the project's
+        user once, before any of its code ran."""
         account = _account_for(spec)
+        check_workdir(spec.workdir, spec.tree)
         if account is not None:
             check_reachable(spec.workdir, account)
-            give_tree_to(spec.workdir, account)
         try:
-            pid = spawn.spawn(spec, account)
+            pid = spawn.spawn(spec, account, limits=self._limits, sandbox=self._sandbox)
         except OSError as exc:
             raise PlatformError(
                 f"could not start the release: {exc.strerror}", code="release_spawn_failed"
@@ -177,7 +187,8 @@ class ProcessRuntime:
             return
         if now - release.started_at >= self._stable_seconds:
             release.backoff = self._backoff_initial
-        spawn.terminate(release.pid, release.spec.deployment_id, 2.0)  # orphans hold the port
+        # orphans hold the port
+        spawn.terminate(release.pid, release.spec.deployment_id, 2.0, final=False)
         release.restart_at = now + release.backoff
         log.warning(
             "runtime.release_exited",
@@ -186,6 +197,7 @@ class ProcessRuntime:
             restart_in=release.backoff,
         )
         exit_text = "" if code is None else f" with code {code}"
+        exit_text += spawn.limit_note(release.spec.deployment_id, self._limits)
         spawn.append_log(
             release.spec.log_path, f"app exited{exit_text}; restarting in {release.backoff:g}s"
         )

@@ -75,6 +75,21 @@ def marked_pids(value: str, *, var: str = MARKER_VAR) -> list[int]:
     ]
 
 
+def uid_pids(uid: int) -> list[int]:
+    """Live (non-zombie) processes whose real uid is `uid`."""
+    found = []
+    for pid in _all_pids():
+        try:
+            status = (PROC / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        state, uids = fields.get("State", "").split(), fields.get("Uid", "").split()
+        if uids and uids[0] == str(uid) and state and state[0] not in {"Z", "X"}:
+            found.append(pid)
+    return found
+
+
 def cmdline(pid: int) -> list[str]:
     try:
         raw = (PROC / str(pid) / "cmdline").read_bytes()

@@ -17,7 +17,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from nanoscale.engine.loader_env import without_loader_vars
 from nanoscale.engine.runtime.base import STATIC_REF, ReleaseHandle, ReleaseSpec
+from nanoscale.engine.runtime.cgroups import ResourceLimits
 from nanoscale.engine.runtime.spawn import RESERVED_VARS
 from nanoscale.engine.runtime.systemd_unit import (
     UNIT_PREFIX,
@@ -25,7 +27,7 @@ from nanoscale.engine.runtime.systemd_unit import (
     render_unit,
     unit_name,
 )
-from nanoscale.engine.runtime.users import give_tree_to, lookup
+from nanoscale.engine.runtime.users import check_workdir
 from nanoscale.errors import PlatformError
 
 UNIT_GLOB = f"{UNIT_PREFIX}*.service"
@@ -41,7 +43,9 @@ class SystemdRuntime:
         *,
         unit_dir: Path = Path("/etc/systemd/system"),
         systemctl: str = "systemctl",
+        limits: ResourceLimits | None = None,
     ) -> None:
+        self._limits = limits
         self._env_dir = state_dir / "env"
         self._unit_dir = unit_dir
         self._systemctl = systemctl
@@ -50,11 +54,11 @@ class SystemdRuntime:
         if spec.static_root is not None or spec.start_command is None:
             return _handle(spec, STATIC_REF)
         name = unit_name(spec)
-        account = lookup(spec.run_as) if spec.run_as else None
-        if account is not None:
-            give_tree_to(spec.workdir, account)  # the unit's User= must read its release
+        # Ownership was given once by the pipeline, before tenant code ran; here the path is
+        # only re-checked (systemd itself enters it as the unit's user).
+        check_workdir(spec.workdir, spec.tree)
         env_file = self._write_env_file(name, spec)
-        unit = render_unit(spec, user=spec.run_as, env_file=str(env_file))
+        unit = render_unit(spec, user=spec.run_as, env_file=str(env_file), limits=self._limits)
         (self._unit_dir / name).write_text(unit)
         self._ctl("daemon-reload")
         self._ctl("start", "--no-block", name)
@@ -98,7 +102,7 @@ class SystemdRuntime:
     def _write_env_file(self, name: str, spec: ReleaseSpec) -> Path:
         self._env_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self._env_dir / f"{name}.env"
-        env = {k: v for k, v in spec.env.items() if k not in RESERVED_VARS}
+        env = without_loader_vars({k: v for k, v in spec.env.items() if k not in RESERVED_VARS})
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), 0o600)

@@ -1,7 +1,9 @@
 """Pure rendering of a release's systemd unit and its environment file (tested by content).
 
 The unit sandboxes the app: read-only system (`ProtectSystem=strict`) except its own release
-directory, no home directories, private /tmp, no privilege gain, other processes invisible.
+directory, no home directories, private /tmp, no privilege gain, no capabilities, no new
+namespaces, other processes invisible, and the project's memory, task and CPU limits in the
+unit's own cgroup (`MemoryMax=`, `TasksMax=`, `CPUQuota=`).
 Env var values live only in the EnvironmentFile (root-only, 0600), never in the unit or on a
 command line; the unit holds just PORT and the release marker.
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import re
 
+from nanoscale.engine.loader_env import is_loader_var
 from nanoscale.engine.runtime.base import ReleaseSpec
+from nanoscale.engine.runtime.cgroups import ResourceLimits
 from nanoscale.engine.runtime.procfs import MARKER_VAR
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -26,7 +30,26 @@ HARDENING = (
     "ProtectControlGroups=yes",
     "RestrictSUIDSGID=yes",
     "LockPersonality=yes",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectKernelLogs=yes",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "UMask=0027",
 )
+
+
+def limit_lines(limits: ResourceLimits | None) -> list[str]:
+    if limits is None:
+        return []
+    return [
+        f"MemoryMax={limits.memory_bytes}",
+        "MemorySwapMax=0",
+        f"TasksMax={limits.max_processes}",
+        f"CPUQuota={limits.cpu_percent}%",
+    ]
 
 
 # Only units under this prefix are NanoScale's to remove: an operator's own `nanoscale-*`
@@ -54,11 +77,17 @@ def _path_value(text: str) -> str:
 
 
 def render_unit(
-    spec: ReleaseSpec, *, user: str | None, env_file: str, grace_seconds: float = 10.0
+    spec: ReleaseSpec,
+    *,
+    user: str | None,
+    env_file: str,
+    grace_seconds: float = 10.0,
+    limits: ResourceLimits | None = None,
 ) -> str:
     if spec.start_command is None:
         raise ValueError("static releases have no unit")
     workdir, log = _path_value(str(spec.workdir)), _path_value(str(spec.log_path))
+    tree = _path_value(str(spec.tree or spec.workdir))
     identity = [f"User={user}", f"Group={user}"] if user else ["DynamicUser=yes"]
     lines = [
         "[Unit]",
@@ -80,7 +109,8 @@ def render_unit(
         f"StandardOutput=append:{log}",
         f"StandardError=append:{log}",
         *HARDENING,
-        f"ReadWritePaths={workdir}",
+        *limit_lines(limits),
+        f"ReadWritePaths={tree}",
         "",
         "[Install]",
         "WantedBy=multi-user.target",
@@ -93,7 +123,7 @@ def render_env_file(env: dict[str, str]) -> str:
     """KEY="value" lines; backslash, quote, dollar and backtick escaped as systemd expects."""
     lines = []
     for key, value in sorted(env.items()):
-        if not ENV_NAME.fullmatch(key):
+        if not ENV_NAME.fullmatch(key) or is_loader_var(key):
             raise ValueError(f"invalid environment variable name {key!r}")
         escaped = value
         for char in ("\\", '"', "$", "`"):
