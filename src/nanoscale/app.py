@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nanoscale import __version__
+from nanoscale.api.github import browser_step_failed
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
@@ -40,14 +41,20 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
-    async def _nanoscale_error(_request: Request, exc: NanoScaleError) -> JSONResponse:
+    async def _nanoscale_error(request: Request, exc: NanoScaleError) -> Response:
+        back = browser_step_failed(request.url.path, code=exc.code, status=exc.status)
+        if back is not None:
+            return back
         response = _error(exc.status, exc.code, exc.message, exc.field)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        back = browser_step_failed(request.url.path, code="invalid_input", status=422)
+        if back is not None:
+            return back
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None

@@ -145,6 +145,9 @@ def check_callback_error_and_disconnect(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/settings\?"))
     expect(page.locator("[data-github-error]")).to_contain_text("Start again")
     screenshot(page, "ghp-05-callback-error")
+    page.goto("/api/integrations/github/setup?installation_id=not-a-number")
+    expect(page.locator("[data-github-error]")).to_contain_text("could not read")
+    assert "{" not in page.locator("main").inner_text()  # a page, not the API's JSON
     page.get_by_text("Disconnect GitHub", exact=True).first.click()  # opens the details
     expect(page.get_by_text("What stops working:")).to_be_visible()
     page.get_by_label("I understand pushes will stop deploying").check()
@@ -191,6 +194,9 @@ def test_without_a_github_app_the_dashboard_says_how_to_set_it_up(
         context = browser.new_context(base_url=srv.url, viewport=PHONE)
         try:
             page = context.new_page()
+            # Signed out, GitHub's redirect back lands on the login page, not on JSON.
+            page.goto("/api/integrations/github/callback?state=s&code=c")
+            expect(page).to_have_url(re.compile(r"/login\?next=/settings$"))
             log_in(page, *ADMIN)
             page.goto("/settings")
             expect(page.locator("[data-github-unconfigured]")).to_be_visible()

@@ -7,7 +7,7 @@ carries `github=<outcome>` or `github_error=<code>`; everything else is JSON.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
@@ -30,6 +30,19 @@ def _back(**query: str) -> RedirectResponse:
 
 def _failed(exc: NanoScaleError) -> RedirectResponse:
     return _back(github_error=exc.code, github_status=str(exc.status))
+
+
+# Visited by the browser (GitHub redirects there): failures go back to a dashboard page.
+BROWSER_STEPS = frozenset({f"/api{router.prefix}/callback", f"/api{router.prefix}/setup"})
+
+
+def browser_step_failed(path: str, *, code: str, status: int) -> RedirectResponse | None:
+    """For the app's error handlers: a readable page instead of JSON on the browser steps."""
+    if path not in BROWSER_STEPS:
+        return None
+    if status == 401:  # signed out meanwhile: sign in, then start again from the settings
+        return RedirectResponse(f"/login?next={quote(DASHBOARD_PAGE)}", status_code=303)
+    return _back(github_error=code, github_status=str(status))
 
 
 class StartOut(BaseModel):

@@ -40,6 +40,8 @@ ERRORS = {
     "github_installation_not_accessible": "That installation is not accessible to your GitHub "
     "account, so it was not added.",
     "github_disconnect_unconfirmed": "Tick the confirmation to disconnect GitHub.",
+    "invalid_input": "GitHub sent back something NanoScale could not read. Start again.",
+    "unauthenticated": "Sign in to NanoScale first, then connect GitHub.",
     "github_not_configured": "The GitHub App is not configured on this server.",
     "github_unavailable": "GitHub could not be reached. Try again in a moment.",
     "github_rate_limited": "GitHub's rate limit was reached. Try again in a few minutes.",
