@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nanoscale import __version__
-from nanoscale.api.github import browser_step_failed
+from nanoscale.api.github import BROWSER_STEPS, browser_step_failed
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
@@ -39,12 +39,21 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     return JSONResponse(error_body(code, message, field), status_code=status)
 
 
+def _browser_step_error(app: FastAPI, request: Request, exc: NanoScaleError) -> Response:
+    """GitHub sends the browser back to these API paths: answer with a page, never JSON. Not
+    signed in here: the dashboard's error page (status kept); else back to the settings."""
+    if exc.status == 401:
+        page: Response = app.state.html_error_page(request, exc)
+        page.status_code = 401
+        return page
+    return browser_step_failed(exc.code, exc.status)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
     async def _nanoscale_error(request: Request, exc: NanoScaleError) -> Response:
-        back = browser_step_failed(request.url.path, code=exc.code, status=exc.status)
-        if back is not None:
-            return back
+        if request.url.path in BROWSER_STEPS:
+            return _browser_step_error(app, request, exc)
         response = _error(exc.status, exc.code, exc.message, exc.field)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -52,9 +61,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        back = browser_step_failed(request.url.path, code="invalid_input", status=422)
-        if back is not None:
-            return back
+        if request.url.path in BROWSER_STEPS:
+            return browser_step_failed("invalid_input", 422)
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None

@@ -7,7 +7,7 @@ carries `github=<outcome>` or `github_error=<code>`; everything else is JSON.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
@@ -36,12 +36,8 @@ def _failed(exc: NanoScaleError) -> RedirectResponse:
 BROWSER_STEPS = frozenset({f"/api{router.prefix}/callback", f"/api{router.prefix}/setup"})
 
 
-def browser_step_failed(path: str, *, code: str, status: int) -> RedirectResponse | None:
-    """For the app's error handlers: a readable page instead of JSON on the browser steps."""
-    if path not in BROWSER_STEPS:
-        return None
-    if status == 401:  # signed out meanwhile: sign in, then start again from the settings
-        return RedirectResponse(f"/login?next={quote(DASHBOARD_PAGE)}", status_code=303)
+def browser_step_failed(code: str, status: int) -> RedirectResponse:
+    """A failure on a browser step, back on the settings page in words (see BROWSER_STEPS)."""
     return _back(github_error=code, github_status=str(status))
 
 
