@@ -91,6 +91,14 @@ def sim_push(stack: GitHubStack, branch: str, version: str, message: str) -> str
     return sha
 
 
+def sim_call(stack: GitHubStack, path: str) -> None:
+    """A lifecycle change on GitHub, once its webhook deliveries are answered."""
+    with httpx.Client(base_url=stack.served.base_url, timeout=30) as sim:
+        answer = sim.post(path, json={})
+        assert answer.status_code == 200, answer.text
+        sim.post("/_sim/deliveries/wait", json={"timeout": 30})
+
+
 def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubStack) -> None:
     responses = ResponseLog(stack.server.url)
     responses.attach(page)
@@ -139,6 +147,21 @@ def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubSt
     page.locator("[data-check-commits]").click()
     expect(page.locator("[data-check-result]")).to_contain_text("Up to date")
     screenshot(page, "gh-11-checked")
+
+    # Lifecycle banners: archived, then the installation suspended (each undone after).
+    installation_id = next(iter(stack.sim.state.installations))
+    for action, undo, banner in [
+        ("/_sim/repos/octo-alice/app/archive", "/_sim/repos/octo-alice/app/unarchive", "archived"),
+        (f"/_sim/installations/{installation_id}/suspend",
+         f"/_sim/installations/{installation_id}/unsuspend", "suspended"),
+    ]:  # fmt: skip
+        sim_call(stack, action)
+        page.goto(project_url)
+        expect(page.locator(f"[data-banner={banner}]")).to_be_visible()
+        screenshot(page, f"gh-11-banner-{banner}")
+        sim_call(stack, undo)
+        page.goto(project_url)
+        expect(page.locator(f"[data-banner={banner}]")).to_have_count(0)
 
     # Delete the project: its repository webhook is gone on GitHub.
     assert stack.app_repo.hooks, "NanoScale created no repository hook"
