@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60, gt=0)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)  # projects deployed at once
+    # Tenant isolation (docs/security.md): each build and each release gets these limits.
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"  # auto: bubblewrap when installed
+    tenant_memory_mb: int = Field(default=2048, ge=32)
+    tenant_max_processes: int = Field(default=1024, ge=16)
+    tenant_cpu_percent: int = Field(default=200, ge=10)  # of one core
     # GitHub App integration (docs/github.md): all of these or none of them.
     github_app_id: int | None = Field(default=None, ge=1)
     github_app_client_id: str | None = None
@@ -119,11 +124,6 @@ class Settings(BaseSettings):
     # github.com by default; GitHub Enterprise Server (and the test simulator) by URL.
     github_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"
-    # Tenant isolation (docs/security.md): each build and each release gets these limits.
-    sandbox: Literal["auto", "bwrap", "none"] = "auto"  # auto: bubblewrap when installed
-    tenant_memory_mb: int = Field(default=2048, ge=32)
-    tenant_max_processes: int = Field(default=1024, ge=16)
-    tenant_cpu_percent: int = Field(default=200, ge=10)  # of one core
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,7 @@
 """POST /api/integrations/github/webhook: public, answered well within GitHub's 10 seconds.
 
-Order: size (413) → rate limit on failed signatures (429) → signature over the raw bytes with
-the right secret (401) → headers and JSON (400) → record per (GUID, hook) → handle in one short
+Order: size (413) → signature over the raw bytes with the right secret (401; 429 instead when
+one address keeps failing) → headers and JSON (400) → record per (GUID, hook) → handle in one short
 transaction → a small JSON body saying what happened (202 queued; 200 ping, ignored,
 duplicate). No GitHub API call happens here.
 """
@@ -29,7 +29,7 @@ MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub's cap
 GUID_MAX = 64
 log = get_logger("nanoscale.github.webhooks")
 router = APIRouter(tags=["github"])
-_THROTTLE = SignatureThrottle()
+THROTTLE_KEY = "github.webhook_throttle"
 
 
 def _answer(status: int, **body: Any) -> JSONResponse:
@@ -63,22 +63,17 @@ async def github_webhook(request: Request) -> JSONResponse:
 
 
 def receive(ctx: AppContext, headers: dict[str, str], body: bytes, source: str) -> JSONResponse:
-    if _THROTTLE.blocked(source):
-        message = "too many deliveries with bad signatures from this address"
-        return _answer(429, error="too_many_bad_signatures", message=message)
     target_type = headers.get("x-github-hook-installation-target-type")
     hook_header = headers.get("x-github-hook-id", "0")
     hook_id = int(hook_header) if hook_header.isdigit() and len(hook_header) < 19 else -1
-    with session_scope(ctx.sessions) as db:
-        ok = hook_id >= 0 and verify.verified(
-            db, ctx=ctx, target_type=target_type, hook_id=hook_id, body=body,
-            header=headers.get("x-hub-signature-256"),
-        )  # fmt: skip
-        if not ok and _THROTTLE.failed(source):
-            log.warning("github.webhook.signature_invalid", source=source, hook_id=hook_id)
-            audit.record(db, action="github.webhook.signature_invalid", actor=None, ip=source,
-                         details={"hook_id": hook_id}, actor_label="github")  # fmt: skip
-    if not ok:
+    throttle = _throttle(ctx)
+    # A genuine delivery is never refused for load; only failed signatures are throttled.
+    if hook_id < 0 or not _verified(ctx, target_type, hook_id, body, headers):
+        if throttle.blocked(source):
+            message = "too many deliveries with bad signatures from this address"
+            return _answer(429, error="too_many_bad_signatures", message=message)
+        if throttle.failed(source):
+            _report_bad_signature(ctx, source, hook_id)
         return _answer(401, error="signature_invalid",
                        message="X-Hub-Signature-256 does not match this hook's secret")  # fmt: skip
     event, guid = headers.get("x-github-event", ""), headers.get("x-github-delivery", "")
@@ -93,6 +88,28 @@ def receive(ctx: AppContext, headers: dict[str, str], body: bytes, source: str) 
         return _answer(400, error="body_invalid", message="the body is not a JSON object")
     return _process(ctx, event=event, guid=guid, hook_id=hook_id, target_type=target_type,
                     payload=payload)  # fmt: skip
+
+
+def _throttle(ctx: AppContext) -> SignatureThrottle:
+    throttle = ctx.components.setdefault(THROTTLE_KEY, SignatureThrottle())
+    assert isinstance(throttle, SignatureThrottle)
+    return throttle
+
+
+def _verified(
+    ctx: AppContext, target_type: str | None, hook_id: int, body: bytes, headers: dict[str, str]
+) -> bool:
+    with session_scope(ctx.sessions) as db:
+        return verify.verified(db, ctx=ctx, target_type=target_type, hook_id=hook_id, body=body,
+                               header=headers.get("x-hub-signature-256"))  # fmt: skip
+
+
+def _report_bad_signature(ctx: AppContext, source: str, hook_id: int) -> None:
+    """Once per window and source: a flood of forgeries is one log line, one audit event."""
+    log.warning("github.webhook.signature_invalid", source=source, hook_id=hook_id)
+    with session_scope(ctx.sessions) as db:
+        audit.record(db, action="github.webhook.signature_invalid", actor=None, ip=source,
+                     details={"hook_id": hook_id}, actor_label="github")  # fmt: skip
 
 
 def _process(

@@ -1,5 +1,6 @@
-"""Failed-signature floods are refused per source address (429) before any database work;
-one warning per window is logged, not one per forged request."""
+"""Failed-signature floods are answered 429 per source address instead of 401, and logged once
+per window rather than once per forged request. A delivery whose signature is good is never
+refused (GitHub does not retry, so a refused push would be lost)."""
 
 from __future__ import annotations
 
