@@ -91,10 +91,10 @@ def sim_push(stack: GitHubStack, branch: str, version: str, message: str) -> str
     return sha
 
 
-def sim_call(stack: GitHubStack, path: str) -> None:
+def sim_call(stack: GitHubStack, path: str, body: dict[str, str] | None = None) -> None:
     """A lifecycle change on GitHub, once its webhook deliveries are answered."""
     with httpx.Client(base_url=stack.served.base_url, timeout=30) as sim:
-        answer = sim.post(path, json={})
+        answer = sim.post(path, json=body or {})
         assert answer.status_code == 200, answer.text
         sim.post("/_sim/deliveries/wait", json={"timeout": 30})
 
@@ -162,6 +162,14 @@ def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubSt
         sim_call(stack, undo)
         page.goto(project_url)
         expect(page.locator(f"[data-banner={banner}]")).to_have_count(0)
+
+    # Renamed on GitHub: followed by id, and the page says so.
+    expect(page.locator("[data-banner=renamed]")).to_have_count(0)
+    sim_call(stack, "/_sim/repos/octo-alice/app/rename", {"name": "app-renamed"})
+    page.goto(project_url)
+    expect(page.locator("[data-banner=renamed]")).to_contain_text("octo-alice/app-renamed")
+    expect(page.locator("[data-repo-link]")).to_have_text("octo-alice/app-renamed")
+    screenshot(page, "gh-11-banner-renamed")
 
     # Delete the project: its repository webhook is gone on GitHub.
     assert stack.app_repo.hooks, "NanoScale created no repository hook"

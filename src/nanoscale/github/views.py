@@ -83,6 +83,7 @@ class ProjectSource:
     webhook_id: int | None
     webhook_error: str | None
     last_delivery: dict[str, Any] | None
+    moved_at: datetime | None = None  # renamed or transferred on GitHub since it was linked
 
 
 def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
@@ -103,7 +104,17 @@ def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
         .order_by(m.GitHubWebhookDelivery.created_at.desc())
         .limit(1)
     )
+    moved = db.scalar(
+        select(m.GitHubWebhookDelivery.created_at)
+        .where(m.GitHubWebhookDelivery.repo_id == link.repo_id,
+               m.GitHubWebhookDelivery.event_type == "repository",
+               m.GitHubWebhookDelivery.action.in_(("renamed", "transferred")),
+               m.GitHubWebhookDelivery.created_at >= link.created_at)
+        .order_by(m.GitHubWebhookDelivery.created_at.desc())
+        .limit(1)
+    )  # fmt: skip
     return ProjectSource(
+        moved_at=moved,
         full_name=link.full_name,
         html_url=repo.html_url if repo else "",
         branch=link.selected_branch,
