@@ -51,7 +51,9 @@ def start(auth: CurrentAuth, db: DbSession, ctx: Context) -> StartOut:
     return StartOut(url=connect.start(db, ctx=ctx, user=auth.user, session_id=session_id))
 
 
-@router.get("/callback")
+# Browser steps GitHub redirects to: they answer with a redirect whatever happened, so they
+# are not part of the published client API (nor is the webhook, which GitHub calls).
+@router.get("/callback", include_in_schema=False)
 def callback(
     *,
     auth: CurrentAuth,
@@ -75,7 +77,7 @@ def callback(
     return _back(github="connected")
 
 
-@router.get("/setup")
+@router.get("/setup", include_in_schema=False)
 def setup(
     *,
     user: CurrentUser,

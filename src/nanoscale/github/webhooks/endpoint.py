@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from nanoscale.accounts import audit
 from nanoscale.context import AppContext
 from nanoscale.db.engine import session_scope
+from nanoscale.errors import error_body
 from nanoscale.github.webhooks import deliveries, verify
 from nanoscale.github.webhooks.deliveries import Outcome
 from nanoscale.github.webhooks.registry import HANDLERS
@@ -36,6 +37,10 @@ def _answer(status: int, **body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
 async def _read_capped(request: Request) -> bytes | None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
@@ -49,13 +54,11 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-@router.post(WEBHOOK_PATH)
+@router.post(WEBHOOK_PATH, include_in_schema=False)  # GitHub's endpoint, not a client API
 async def github_webhook(request: Request) -> JSONResponse:
     body = await _read_capped(request)
     if body is None:
-        return _answer(
-            413, error="payload_too_large", message="GitHub payloads are capped at 25 MB"
-        )
+        return _refuse(413, "payload_too_large", "GitHub payloads are capped at 25 MB")
     ctx: AppContext = request.app.state.context
     source = request.client.host if request.client else "unknown"
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -71,21 +74,21 @@ def receive(ctx: AppContext, headers: dict[str, str], body: bytes, source: str) 
     if hook_id < 0 or not _verified(ctx, target_type, hook_id, body, headers):
         if throttle.blocked(source):
             message = "too many deliveries with bad signatures from this address"
-            return _answer(429, error="too_many_bad_signatures", message=message)
+            return _refuse(429, "too_many_bad_signatures", message)
         if throttle.failed(source):
             _report_bad_signature(ctx, source, hook_id)
-        return _answer(401, error="signature_invalid",
-                       message="X-Hub-Signature-256 does not match this hook's secret")  # fmt: skip
+        return _refuse(
+            401, "signature_invalid", "X-Hub-Signature-256 does not match this hook's secret"
+        )
     event, guid = headers.get("x-github-event", ""), headers.get("x-github-delivery", "")
     if not event or not guid or len(guid) > GUID_MAX or len(event) > 64:
-        return _answer(400, error="headers_missing",
-                       message="X-GitHub-Event and X-GitHub-Delivery are required")  # fmt: skip
+        return _refuse(400, "headers_missing", "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
         payload = json.loads(body)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
-        return _answer(400, error="body_invalid", message="the body is not a JSON object")
+        return _refuse(400, "body_invalid", "the body is not a JSON object")
     return _process(ctx, event=event, guid=guid, hook_id=hook_id, target_type=target_type,
                     payload=payload)  # fmt: skip
 
@@ -129,7 +132,7 @@ def _process(
         log.exception("github.webhook.failed", delivery_id=guid, hook_id=hook_id)
         _record_failure(ctx, fields=fields, error=type(exc).__name__)
         message = "NanoScale could not process this delivery; redeliver it"
-        return _answer(503, error="webhook_failed", delivery_id=guid, message=message)
+        return _refuse(503, "webhook_failed", message)
     log.info("github.webhook.received", webhook_event=event, delivery_id=guid, hook_id=hook_id,
              outcome=outcome.outcome)  # fmt: skip
     return _answer(outcome.status, **outcome.body(guid))
