@@ -2,18 +2,25 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.runtime-stamp
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck unit system-deps github-sim bench migration clean
 
-$(STAMP): pyproject.toml requirements.lock
+# Running needs only the runtime dependencies; the dev extras (test, lint, browser) come with
+# `make test`, `make lint` and the other development targets.
+$(RUN_STAMP): pyproject.toml requirements.lock
 	./tools/ensure_system_deps.sh run
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(VENV)/bin/nanoscale serve
 
 system-deps:

@@ -59,6 +59,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "worker_enabled": False,
             "proxy": "none",  # tests that drive Caddy start their own (tests/support/caddy.py)
             "allowed_hosts": "testserver",  # the Host header Starlette's TestClient sends
+            # Most tests name repositories nothing serves; tests of the creation-time check
+            # (tests/integration/test_project_source_check.py) turn it on.
+            "verify_git_source": False,
         }
         values.update(overrides)
         return load_settings(**values)

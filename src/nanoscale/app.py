@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from nanoscale import __version__
+from nanoscale.api.contract import install_contract
 from nanoscale.api.github import BROWSER_STEPS, browser_step_failed
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
 from nanoscale.deployments.backends import close_backends
 from nanoscale.deployments.worker.loop import start_worker
-from nanoscale.errors import NanoScaleError, NotFound, RateLimited, error_body, is_api_path
+from nanoscale.errors import (
+    InvalidFields,
+    InvalidInput,
+    NanoScaleError,
+    NotFound,
+    RateLimited,
+    error_body,
+    is_api_path,
+)
 from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.github.credentials import register_github_credentials
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
@@ -31,6 +44,7 @@ from nanoscale.http_middleware import (
 from nanoscale.logs import get_logger
 from nanoscale.request_context import RequestContextMiddleware
 from nanoscale.settings import Settings
+from nanoscale.validation_messages import input_message
 
 log = get_logger("nanoscale.app")
 
@@ -49,12 +63,27 @@ def _browser_step_error(app: FastAPI, request: Request, exc: NanoScaleError) -> 
     return browser_step_failed(exc.code, exc.status)
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this path (one path may have several routes)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.router.routes):
+        if route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
+def _loc(problem: Any) -> str | None:
+    skipped = ("body", "query", "path", "[key]")  # [key]: a bad key of a mapping
+    parts = [str(p) for p in problem.get("loc", ()) if p not in skipped]
+    return ".".join(parts) or None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
     async def _nanoscale_error(request: Request, exc: NanoScaleError) -> Response:
         if request.url.path in BROWSER_STEPS:
             return _browser_step_error(app, request, exc)
-        response = _error(exc.status, exc.code, exc.message, exc.field)
+        response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -63,13 +92,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path in BROWSER_STEPS:
             return browser_step_failed("invalid_input", 422)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        if first.get("type") == "json_invalid":  # not JSON at all: a malformed request
+        problems = list(exc.errors()) or [{"loc": (), "msg": "invalid input"}]
+        if any(p.get("type") == "json_invalid" for p in problems):  # not JSON: malformed
             return _error(400, "malformed_body", "the request body is not valid JSON", None)
-        # Input values are deliberately not echoed: they may be secrets.
-        return _error(422, "invalid_input", str(first.get("msg", "invalid input")), field)
+        # Every field's problem at once. Input values are not echoed: they may be secrets.
+        errors: list[InvalidInput] = [
+            InvalidInput(input_message(p), field=_loc(p)) for p in problems
+        ]
+        error = errors[0] if len(errors) == 1 else InvalidFields(errors)
+        return JSONResponse({"error": error.to_dict()}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -81,8 +112,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             error_cls = NotFound if exc.status_code == 404 else NanoScaleError
             page: Response = html_page(request, error_cls(str(exc.detail), code=code))
             page.status_code = exc.status_code
-            return page
-        return _error(exc.status_code, code, str(exc.detail))
+        else:
+            page = _error(exc.status_code, code, str(exc.detail))
+        if exc.status_code == 405:  # RFC 9110: say which methods the resource has
+            page.headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        return page
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -118,6 +152,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.state.context = ctx
     _install_error_handlers(app)
     app.include_router(api_router)
+    install_contract(app)
     install_dashboard(app)
     # The last added runs first: the real client address (from a proven proxy only), security
     # headers on everything, bind the request id, log every request, refuse foreign hosts,

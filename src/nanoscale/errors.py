@@ -8,6 +8,7 @@ its host is. Messages never contain secrets.
     NanoScaleError
     ├── ConfigError            startup configuration is invalid (process exits)
     ├── InvalidInput       422 malformed or semantically invalid input
+    │   └── InvalidFields      several fields at once (`errors`), so a form is fixed in one go
     ├── Unauthenticated    401 no or expired session / token
     ├── Forbidden          403 authenticated but not allowed (also CSRF failures)
     ├── NotFound           404 no such object (or not visible to this user)
@@ -60,6 +61,9 @@ class NanoScaleError(Exception):
         self.code = code or self.default_code
         self.field = field
 
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
 
 class ConfigError(NanoScaleError):
     status = 500
@@ -70,6 +74,34 @@ class ConfigError(NanoScaleError):
 class InvalidInput(NanoScaleError):
     status = 422
     default_code = "invalid_input"
+
+
+class InvalidFields(InvalidInput):
+    """Every problem found in one submission: `errors` lists them (field, message, code);
+    `field`/`message` repeat the first, for clients that read one."""
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        if not errors:
+            raise ValueError("InvalidFields needs at least one error")
+        super().__init__(errors[0].message, code=errors[0].code, field=errors[0].field)
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, object]:
+        listed = [{"field": e.field, "message": e.message, "code": e.code} for e in self.errors]
+        return {**super().to_dict(), "errors": listed}
+
+
+def raise_all(errors: list[InvalidInput]) -> None:
+    """Raise nothing, the one error, or all of them together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InvalidFields(errors)
+
+
+def field_errors_of(exc: NanoScaleError) -> list[NanoScaleError]:
+    """The individual errors an exception stands for (one, or an InvalidFields' list)."""
+    return list(exc.errors) if isinstance(exc, InvalidFields) else [exc]
 
 
 class Unauthenticated(NanoScaleError):

@@ -97,8 +97,20 @@ class BodyLimitMiddleware:
         await _send(send, 413, b"text/html; charset=utf-8", page)
 
 
+def _routine(scope: Scope, status: int) -> bool:
+    """Requests logged at debug: successful static files and htmx's own requests (the steps
+    partial polls every second while a deployment runs), so info shows what people did."""
+    if scope.get("method") != "GET" or status >= 400:
+        return False
+    path = str(scope.get("path", ""))
+    if path.startswith("/static/") or path == "/favicon.ico":
+        return True
+    return any(name == b"hx-request" for name, _ in scope.get("headers", []))
+
+
 class RequestLogMiddleware:
-    """One `http.request` line per request: method, path (no query), status, duration."""
+    """One `http.request` line per request: method, path (no query), status, duration; at
+    debug level for routine traffic (`_routine`), at info for the rest."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -118,7 +130,8 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            log.info(
+            emit = log.debug if _routine(scope, status["code"]) else log.info
+            emit(
                 "http.request",
                 method=scope.get("method"),
                 path=scope.get("path"),

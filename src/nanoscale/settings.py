@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
     git_allowed_hosts: Annotated[list[str], NoDecode] = ["github.com"]
+    # Before a project is created or its source changed: the repository answers and the
+    # branch exists (one `git ls-remote`). Off: mistakes show as a failed first deployment.
+    verify_git_source: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Host names (besides the public URL's, NANOSCALE_HOST's and loopback) requests may name.

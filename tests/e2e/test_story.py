@@ -149,6 +149,7 @@ def test_admin_deploys_redeploys_rolls_back_and_deletes_a_project(
 
     page.get_by_role("link", name="Overview", exact=True).last.click()
     page.get_by_label("Deployment to roll back to").select_option(index=0)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Roll back to the selected commit?"
     page.get_by_role("button", name="Roll back").click()
     expect_live(page)
     assert app_says(page).endswith(first_sha)

@@ -183,3 +183,14 @@ def test_deployment_records_the_commits_subject_line_and_author(deploy: DeployHa
     assert (described.commit_message, described.commit_author) == ("Fix the checkout", "Test")
     truncated = deploy.deployment(second_id).commit_message
     assert truncated == long_subject[:200]
+
+
+def test_an_app_that_exits_on_start_fails_with_its_exit_code(deploy: DeployHarness) -> None:
+    repo, sha = deploy.repo("web")
+    project = deploy.project(repo, start_command="echo 'missing DATABASE_URL' >&2; exit 3")
+    deployment_id = deploy.request(project, sha)
+    deploy.run_until_idle()
+
+    failed = deploy.deployment(deployment_id)
+    assert (failed.state, failed.error_code) == ("failed", "app_exited")
+    assert "exited with code 3" in (failed.error_message or "")

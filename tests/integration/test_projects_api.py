@@ -109,7 +109,7 @@ def test_a_project_cannot_be_renamed_but_may_send_its_own_name_back(
     before = client.get(url, headers=admin).json()
 
     renamed = client.patch(url, json={"name": "renamed", "branch": "dev"}, headers=admin)
-    assert renamed.status_code == 422
+    assert renamed.status_code == 409  # a valid name, but it conflicts with the project's
     assert renamed.json()["error"]["code"] == "name_immutable"
     assert renamed.json()["error"]["field"] == "name"
     assert client.get(url, headers=admin).json() == before

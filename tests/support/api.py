@@ -88,6 +88,7 @@ def make_client(
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Still argon2id, with minimal cost: suites that log in a lot stay fast. The production
     parameters are checked in tests/unit/test_passwords.py."""
-    monkeypatch.setattr(
-        passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "HASHER", cheap)
+    # Unknown usernames are checked against this hash; its own parameters set the cost.
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("nanoscale-dummy-password"))

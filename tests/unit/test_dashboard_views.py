@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 
 from nanoscale.dashboard.forms import env_patch, env_rows, form_values
 from nanoscale.dashboard.pages_auth import _safe_next
-from nanoscale.dashboard.views import deployment_row, deployment_steps
+from nanoscale.dashboard.views import DeploymentRow, deployment_row, deployment_steps
 from nanoscale.deployments.models import Deployment
 from nanoscale.errors import InvalidInput
 
@@ -71,9 +71,10 @@ def test_env_rows_set_keep_and_remove_variables() -> None:
 
 
 def test_new_project_env_row_without_value_is_an_error() -> None:
-    with pytest.raises(InvalidInput) as caught:
-        env_patch(form(("env_key", "TOKEN"), ("env_value", "")), new_project=True)
-    assert caught.value.field == "env_vars"
+    problems: list[InvalidInput] = []
+    patch = env_patch(form(("env_key", "TOKEN"), ("env_value", "")), problems=problems)
+    assert patch == {}
+    assert [p.field for p in problems] == ["env_vars"]
 
 
 def test_preset_fills_only_empty_commands_unless_the_browser_already_did() -> None:
@@ -105,3 +106,24 @@ def test_env_rows_bring_back_typed_names_and_which_values_to_re_enter() -> None:
     assert rows.typed == ["API_URL", "EMPTY"]
     assert rows.retype == {"KEPT", "API_URL"}
     assert rows.removed == {"OLD"}
+
+
+def test_rollback_targets_list_each_earlier_commit_once_and_never_the_live_one() -> None:
+    from nanoscale.dashboard.project_view import rollback_targets
+
+    def row(ident: str, sha: str, state: str = "live") -> DeploymentRow:
+        made = deployment(state, finished_at=at(1))
+        made.id, made.commit_sha = ident, sha * 40
+        return deployment_row(made)
+
+    live = row("d5", "c")  # newest first, as the page lists them
+    rows = [
+        live,
+        row("d4", "b"),
+        row("d3", "c"),
+        row("d2", "b"),
+        row("d1", "a", "failed"),
+        row("d0", "a"),
+    ]
+    targets = rollback_targets(rows, live)
+    assert [t.id for t in targets] == ["d4", "d0"]

@@ -19,6 +19,8 @@ from nanoscale.settings import Settings
 log = get_logger("nanoscale.accounts.users")
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# What a new username may look like as typed (it is stored in lower case).
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def normalize_username(username: str) -> str:

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from nanoscale.accounts import service, users
 from nanoscale.accounts.csrf import check_origin
 from nanoscale.accounts.models import User
+from nanoscale.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
+from nanoscale.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from nanoscale.accounts.service import LoginResult
+from nanoscale.accounts.users import USERNAME_PATTERN
+from nanoscale.api.contract import errors
 from nanoscale.api.deps import (
     ClientIp,
     Context,
@@ -20,6 +24,7 @@ from nanoscale.api.deps import (
     session_cookie,
     set_session_cookie,
 )
+from nanoscale.strings import NO_CONTROL_CHARACTERS
 from nanoscale.web_deps import device_cookie, request_origin
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -42,8 +47,13 @@ class SessionOut(BaseModel):
 
 
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=256)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(min_length=1, max_length=256, pattern=NO_CONTROL_CHARACTERS)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+
+class NewAdmin(BaseModel):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 class SetupState(BaseModel):
@@ -51,8 +61,8 @@ class SetupState(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 def _session_out(user: User, result: LoginResult | None = None) -> SessionOut:
@@ -74,9 +84,14 @@ def setup_state(db: DbSession) -> SetupState:
     return SetupState(needs_setup=service.needs_setup(db))
 
 
-@router.post("/setup", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/setup",
+    response_model=SessionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 409, 429),
+)
 def setup(
-    *, body: Credentials, request: Request, response: Response, db: DbSession, ctx: Context,
+    *, body: NewAdmin, request: Request, response: Response, db: DbSession, ctx: Context,
     ip: ClientIp,
 ) -> SessionOut:  # fmt: skip
     """Create the first admin (only while no user exists) and log them in."""
@@ -88,7 +103,7 @@ def setup(
     return _session_out(result.user, result)
 
 
-@router.post("/login", response_model=SessionOut)
+@router.post("/login", response_model=SessionOut, responses=errors(401, 403, 429))
 def login(
     *, body: Credentials, request: Request, response: Response, db: DbSession, ctx: Context,
     ip: ClientIp,
@@ -130,7 +145,7 @@ def current_session(auth: CurrentAuth) -> SessionOut:
     )
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(429))
 def change_password(
     body: PasswordChange, auth: CurrentAuth, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:

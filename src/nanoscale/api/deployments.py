@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from nanoscale.api.contract import TEXT_OR_EVENTS, errors
 from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
 from nanoscale.db.transactions import end_transaction
@@ -112,6 +113,7 @@ def redeploy(
     "/projects/{project_id}/rollback",
     response_model=DeploymentRequested,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(409),
 )
 def rollback(
     project_id: str, body: RollbackIn, user: CurrentUser, db: DbSession
@@ -132,12 +134,19 @@ def get_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> Depl
     return deployment_out(service.get_for_user(db, user=user, deployment_id=deployment_id))
 
 
-@router.post("/deployments/{deployment_id}/cancel", response_model=DeploymentOut)
+@router.post(
+    "/deployments/{deployment_id}/cancel", response_model=DeploymentOut, responses=errors(409)
+)
 def cancel_deployment(deployment_id: str, user: CurrentUser, db: DbSession) -> DeploymentOut:
     return deployment_out(service.cancel(db, user=user, deployment_id=deployment_id))
 
 
-@router.get("/deployments/{deployment_id}/logs", response_model=None)
+@router.get(
+    "/deployments/{deployment_id}/logs",
+    response_model=None,
+    response_class=PlainTextResponse,
+    responses=TEXT_OR_EVENTS,
+)
 def deployment_logs(
     *,
     deployment_id: str,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from nanoscale.api.contract import errors
 from nanoscale.api.deps import ClientIp, Context, CurrentUser, DbSession
 from nanoscale.context import AppContext
 from nanoscale.deployments.reads.status import project_state, project_summaries
@@ -73,7 +74,12 @@ def _out(project: Project, *, ctx: AppContext, status: str | None, url: str | No
     )
 
 
-@router.post("", response_model=ProjectCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ProjectCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 503),
+)
 def create_project(
     body: ProjectCreate, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> ProjectCreated:
@@ -96,7 +102,7 @@ def get_project(project_id: str, user: CurrentUser, db: DbSession, ctx: Context)
     return project_out(project, db=db, ctx=ctx)
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.patch("/{project_id}", response_model=ProjectOut, responses=errors(409, 503))
 def update_project(
     *,
     project_id: str,
@@ -112,7 +118,7 @@ def update_project(
     return project_out(project, db=db, ctx=ctx)
 
 
-@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(503))
 def delete_project(
     project_id: str, user: CurrentUser, db: DbSession, ctx: Context, ip: ClientIp
 ) -> None:

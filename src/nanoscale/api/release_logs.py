@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from nanoscale.api.contract import TEXT_OR_EVENTS
 from nanoscale.api.deps import Context, CurrentAuth, CurrentUser, DbSession
 from nanoscale.api.streaming import SSE_HEADERS, paced, sse_event, while_signed_in
 from nanoscale.db.transactions import end_transaction
@@ -44,7 +45,12 @@ def only_known_query(request: Request) -> None:
 router = APIRouter(tags=["deployments"], dependencies=[Depends(only_known_query)])
 
 
-@router.get("/projects/{project_id}/logs", response_model=None)
+@router.get(
+    "/projects/{project_id}/logs",
+    response_model=None,
+    response_class=PlainTextResponse,
+    responses=TEXT_OR_EVENTS,
+)
 def project_logs(
     *,
     project_id: str,

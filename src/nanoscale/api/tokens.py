@@ -14,7 +14,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(pattern=tokens.TOKEN_NAME_PATTERN)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

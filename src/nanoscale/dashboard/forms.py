@@ -11,11 +11,15 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from nanoscale.dashboard.presets import COMMAND_FIELDS, apply_preset
-from nanoscale.errors import InvalidInput
+from nanoscale.errors import InvalidInput, raise_all
 from nanoscale.projects.schemas import ProjectCreate, ProjectUpdate
+from nanoscale.validation_messages import input_message
 
 ModelT = TypeVar("ModelT", ProjectCreate, ProjectUpdate)
-TEXT_FIELDS = ("name", "repo_url", "branch", "root_directory", "domain", *COMMAND_FIELDS)
+SOURCE_FIELDS = ("repo_url", "branch", "git_username")
+TEXT_FIELDS = (
+    "name", *SOURCE_FIELDS, "root_directory", "domain", "health_check_path", *COMMAND_FIELDS,
+)  # fmt: skip
 
 
 def form_values(form: FormData) -> dict[str, str]:
@@ -30,17 +34,22 @@ def form_values(form: FormData) -> dict[str, str]:
     return apply_preset(values, values.get("preset", ""))
 
 
-def env_patch(form: FormData, *, new_project: bool = False) -> dict[str, str | None]:
-    """Rows of env_key/env_value: a value sets the key, an empty value keeps what is stored
-    (a new project has nothing stored, so there it is an error), a ticked env_remove deletes."""
+def env_patch(
+    form: FormData, *, problems: list[InvalidInput] | None = None
+) -> dict[str, str | None]:
+    """Rows of env_key/env_value: a value sets the key, an empty value keeps what is stored,
+    a ticked env_remove deletes. A new project has nothing stored: pass `problems` to collect
+    its names without a value (reported with the form's other errors)."""
     keys = [k.strip() if isinstance(k, str) else "" for k in form.getlist("env_key")]
     vals = [v if isinstance(v, str) else "" for v in form.getlist("env_value")]
     patch: dict[str, str | None] = {}
     for key, value in zip(keys, vals, strict=False):
         if key and value:
             patch[key] = value
-        elif key and new_project:
-            raise InvalidInput(f"give {key[:64]} a value, or clear its name", field="env_vars")
+        elif key and problems is not None:
+            problems.append(
+                InvalidInput(f"give {key[:64]} a value, or clear its name", field="env_vars")
+            )
     for removed in form.getlist("env_remove"):
         if isinstance(removed, str) and removed:
             patch[removed] = None
@@ -76,17 +85,31 @@ def _optional(values: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: values[name] for name in names if name in values}
 
 
-def project_create(values: dict[str, str], env: dict[str, str | None]) -> ProjectCreate:
-    data = _optional(values, ("name", "repo_url", "branch", "root_directory", *COMMAND_FIELDS))
+_EDITABLE = (
+    *SOURCE_FIELDS, "root_directory", "domain", "health_check_path", *COMMAND_FIELDS,
+)  # fmt: skip
+
+
+def git_password(form: FormData) -> dict[str, str]:
+    """The password field, only when typed: empty keeps the stored one (never echoed back)."""
+    raw = form.get("git_password")
+    return {"git_password": raw} if isinstance(raw, str) and raw else {}
+
+
+def project_create(
+    values: dict[str, str], env: dict[str, str | None], form: FormData
+) -> ProjectCreate:
+    names = ("name", "repo_url", "branch", "git_username", "root_directory", "health_check_path")
+    data = _optional(values, (*names, *COMMAND_FIELDS))
     data["env_vars"] = {k: v for k, v in env.items() if v is not None}
-    return _validated(ProjectCreate, data)
+    return _validated(ProjectCreate, {**data, **git_password(form)})
 
 
 def github_project_create(
     values: dict[str, str], env: dict[str, str | None], *, installation_id: str, repo_id: str
 ) -> ProjectCreate:
     """GitHub mode: the repository by its ids, the branch picked from GitHub's list."""
-    data = _optional(values, ("name", "root_directory", *COMMAND_FIELDS))
+    data = _optional(values, ("name", "root_directory", "health_check_path", *COMMAND_FIELDS))
     data["github_source"] = {
         "installation_id": installation_id or None,
         "repo_id": repo_id or None,
@@ -99,16 +122,22 @@ def github_project_create(
         raise InvalidInput("choose a repository from the list", field="repo_id") from None
 
 
-def project_update(values: dict[str, str], env: dict[str, str | None]) -> ProjectUpdate:
-    data = _optional(values, ("branch", "root_directory", "domain", *COMMAND_FIELDS))
+def project_update(
+    values: dict[str, str], env: dict[str, str | None], form: FormData
+) -> ProjectUpdate:
+    data = _optional(values, _EDITABLE)
     data["env_vars"] = env or None
-    return _validated(ProjectUpdate, data)
+    return _validated(ProjectUpdate, {**data, **git_password(form)})
 
 
 def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else None
-        raise InvalidInput(first["msg"], field=field) from None
+        raise_all(
+            [
+                InvalidInput(input_message(e), field=str(e["loc"][0]) if e["loc"] else None)
+                for e in exc.errors()
+            ]
+        )
+        raise  # unreachable: a ValidationError has at least one error

@@ -61,7 +61,7 @@ def settings_tab(
     request: Request, *, db: DbSession, ctx: Context, info: SignedIn, project_id: str
 ) -> HTMLResponse:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-    context = {**view.context("settings"), **settings_context(ctx, view.project)}
+    context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
     if request.query_params.get("saved"):
         context["notice"] = "Settings saved. They apply from the next deployment."
     return render(request, "projects/tab_settings.html", **context)

@@ -85,17 +85,26 @@ def save_settings(
 
     def page(exc: NanoScaleError) -> Response:
         view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
-        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
         env_rows = forms.env_rows(form, existing=context["env_keys"])
         context.update(values=values, errors=field_errors(exc), env_rows=env_rows)
         return render(request, "projects/tab_settings.html", status_code=exc.status, **context)
 
     with rerender_on_error(db, page):
-        data = forms.project_update(values, forms.env_patch(form))
+        data = forms.project_update(values, forms.env_patch(form), form)
         projects.update_project(
             db, ctx=ctx, user=info.user, project_id=project_id, data=data, ip=client_ip(request)
         )
+    if form_text(form, "then") == "redeploy":
+        deployment = service.redeploy(db, user=info.user, project_id=project_id, commit_sha=None)
+        return redirect(f"/projects/{project_id}/deployments/{deployment.id}")
     return redirect(f"/projects/{project_id}/settings?saved=1")
+
+
+@router.get("/projects/{project_id}/delete")
+def delete_reloaded(project_id: str) -> Response:
+    """A reload of the page a refused delete answered with: back to the form, not a 405."""
+    return redirect(f"/projects/{project_id}/settings#delete")
 
 
 @router.post("/projects/{project_id}/delete", response_class=HTMLResponse)
@@ -104,7 +113,7 @@ def delete(
 ) -> Response:
     view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)
     if form_text(form, "confirm_name") != view.project.name:
-        context = {**view.context("settings"), **settings_context(ctx, view.project)}
+        context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
     # Through the GitHub service: a GitHub project's repository hook goes with it.

@@ -23,8 +23,9 @@ from nanoscale.dashboard.web import (
 )
 from nanoscale.deployments import service
 from nanoscale.deployments.reads.status import project_summaries
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.github import projects as github_projects
+from nanoscale.projects import git_hosts
 from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -41,18 +42,22 @@ def project_list(request: Request, db: DbSession, ctx: Context, info: SignedIn) 
 
 def _new_page(
     request: Request,
+    db: DbSession,
+    ctx: Context,
     values: dict[str, str],
     errors: dict[str, str],
-    status: int = 200,
     *,
+    status: int = 200,
     env_rows: forms.EnvRows | None = None,
     github: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     gh_notice, gh_error = github_connection.notices(dict(request.query_params))
+    hosts = git_hosts.effective_settings(db, ctx.settings).git_allowed_hosts
     return render(
         request, "projects/new.html", status_code=status, nav="projects", values=values,
-        errors=errors, presets=PRESETS, env_rows=env_rows, mode="github" if github else "manual",
-        gh_notice=gh_notice, gh_error=gh_error, gh_back="/projects/new", **(github or {}),
+        errors=errors, presets=PRESETS, env_rows=env_rows, git_hosts=hosts,
+        mode="github" if github else "manual", gh_notice=gh_notice, gh_error=gh_error,
+        gh_back="/projects/new", **(github or {}),
     )  # fmt: skip
 
 
@@ -65,8 +70,8 @@ def _github(db: DbSession, ctx: Context, info: SessionInfo, params: Any) -> dict
 def new_project_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
     if request.query_params.get("source") == "github":
         github = _github(db, ctx, info, request.query_params)
-        return _new_page(request, {}, {}, github=github)
-    return _new_page(request, {"branch": "main"}, {})
+        return _new_page(request, db, ctx, {}, {}, github=github)
+    return _new_page(request, db, ctx, {"branch": "main"}, {})
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
@@ -77,15 +82,16 @@ def create_project(
     if form.get("source") == "github":
         return _create_from_github(request, db=db, ctx=ctx, info=info, form=form, values=values)
 
+    env_problems: list[InvalidInput] = []  # reported with the service's, all at once
+
     def page(exc: NanoScaleError) -> Response:
-        return _new_page(
-            request, values, field_errors(exc), exc.status, env_rows=forms.env_rows(form)
-        )
+        errors, rows = field_errors(exc), forms.env_rows(form)
+        return _new_page(request, db, ctx, values, errors, status=exc.status, env_rows=rows)
 
     with rerender_on_error(db, page):
-        data = forms.project_create(values, forms.env_patch(form, new_project=True))
+        data = forms.project_create(values, forms.env_patch(form, problems=env_problems), form)
         project, _ = service.create_and_deploy_project(
-            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
+            db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request), pending=env_problems
         )
     return redirect(f"/projects/{project.id}")
 
@@ -107,11 +113,15 @@ def _create_from_github(
         errors = field_errors(exc)
         if not errors.keys() & SHOWN_IN_GITHUB_MODE:  # e.g. the repository: above the form
             errors = {"_form": exc.message}
-        return _new_page(request, values, errors, exc.status, env_rows=forms.env_rows(form),
-                         github=github)  # fmt: skip
+        return _new_page(request, db, ctx, values, errors, status=exc.status,
+                         env_rows=forms.env_rows(form), github=github)  # fmt: skip
 
     with rerender_on_error(db, page):
-        data = forms.github_project_create(values, forms.env_patch(form, new_project=True), **ids)
+        env_problems: list[InvalidInput] = []
+        env = forms.env_patch(form, problems=env_problems)
+        if env_problems:
+            raise env_problems[0]
+        data = forms.github_project_create(values, env, **ids)
         project, _ = github_projects.create_and_deploy(
             db, ctx=ctx, owner=info.user, data=data, ip=client_ip(request)
         )

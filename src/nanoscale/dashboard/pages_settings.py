@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from nanoscale.accounts import users
+from nanoscale.accounts import tokens, users
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard import github_connection
 from nanoscale.dashboard.templating import render
@@ -20,9 +20,10 @@ from nanoscale.dashboard.web import (
     redirect,
     rerender_on_error,
 )
-from nanoscale.errors import Forbidden, NanoScaleError
+from nanoscale.errors import Forbidden, InvalidInput, NanoScaleError
+from nanoscale.projects import git_hosts
 from nanoscale.projects.service import count_owned_projects
-from nanoscale.web_deps import Context, DbSession, client_ip
+from nanoscale.web_deps import Context, DbSession, client_ip, get_context
 
 router = APIRouter(route_class=DashboardRoute)
 
@@ -30,24 +31,35 @@ NOTICES = {
     "password": "Your password was changed. Other sessions were signed out.",
     "user_added": "User added.",
     "user_removed": "User removed.",
+    "git_host_added": "Git host allowed. New projects can use it now.",
+    "git_host_removed": "Git host removed.",
+    "token_revoked": "API token revoked. Requests with it are refused from now on.",
 }
+TOKEN_LIFETIMES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
 
 
 def _page(
-    request: Request,
-    db: DbSession,
-    ctx: Context,
-    info: SessionInfo,
-    status: int = 200,
-    **extra: Any,
+    request: Request, db: DbSession, info: SessionInfo, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     gh_notice, gh_error = github_connection.notices(dict(request.query_params))
+    admin = info.user.is_admin
+    ctx = get_context(request)
+    settings = ctx.settings
     context: dict[str, Any] = {
         "gh": github_connection.connection(db, ctx=ctx, user=info.user),
         "gh_notice": gh_notice,
         "gh_error": gh_error,
         "nav": "settings",
-        "users": users.list_users(db) if info.user.is_admin else [],
+        "users": users.list_users(db) if admin else [],
+        "env_git_hosts": settings.git_allowed_hosts if admin else [],
+        "added_git_hosts": git_hosts.added_hosts(db) if admin else [],
+        "host_errors": {},
+        "host_values": {},
+        "tokens": tokens.list_tokens(db, user=info.user),
+        "token_lifetimes": TOKEN_LIFETIMES,
+        "token_errors": {},
+        "token_values": {},
+        "created_token": None,
         "pw_errors": {},
         "user_errors": {},
         "user_values": {},
@@ -63,8 +75,8 @@ def _admin(info: SessionInfo) -> None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, db: DbSession, ctx: Context, info: SignedIn) -> HTMLResponse:
-    return _page(request, db, ctx, info)
+def settings_page(request: Request, db: DbSession, info: SignedIn) -> HTMLResponse:
+    return _page(request, db, info)
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
@@ -72,7 +84,7 @@ def change_password(
     request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
 ) -> Response:
     def page(exc: NanoScaleError) -> Response:
-        return _page(request, db, ctx, info, exc.status, pw_errors=field_errors(exc))
+        return _page(request, db, info, exc.status, pw_errors=field_errors(exc))
 
     with rerender_on_error(db, page):
         users.change_password(
@@ -88,14 +100,14 @@ def change_password(
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
-def add_user(request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form) -> Response:
+def add_user(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
     _admin(info)
     username = form_text(form, "username")
 
     def page(exc: NanoScaleError) -> Response:
         values = {"username": username}
         errors = field_errors(exc)
-        return _page(request, db, ctx, info, exc.status, user_errors=errors, user_values=values)
+        return _page(request, db, info, exc.status, user_errors=errors, user_values=values)
 
     with rerender_on_error(db, page):
         users.create_user(
@@ -111,14 +123,12 @@ def add_user(request: Request, db: DbSession, ctx: Context, info: SignedIn, form
 
 @router.post("/settings/users/{user_id}/delete", response_class=HTMLResponse)
 def remove_user(
-    request: Request, db: DbSession, ctx: Context, info: SignedIn, _form: Form, user_id: str
+    request: Request, db: DbSession, info: SignedIn, _form: Form, user_id: str
 ) -> Response:
     _admin(info)
 
     def page(exc: NanoScaleError) -> Response:
-        return _page(
-            request, db, ctx, info, exc.status, user_errors=field_errors(exc, whole_form=True)
-        )
+        return _page(request, db, info, exc.status, user_errors=field_errors(exc, whole_form=True))
 
     with rerender_on_error(db, page):
         users.delete_user(
@@ -129,3 +139,60 @@ def remove_user(
             owned_projects=count_owned_projects,
         )
     return redirect("/settings?done=user_removed")
+
+
+@router.post("/settings/git-hosts", response_class=HTMLResponse)
+def add_git_host(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
+    host = form_text(form, "host")
+
+    def page(exc: NanoScaleError) -> Response:
+        errors, values = field_errors(exc), {"host": host}
+        return _page(request, db, info, exc.status, host_errors=errors, host_values=values)
+
+    with rerender_on_error(db, page):
+        git_hosts.add_host(
+            db, actor=info.user, settings=ctx.settings, host=host, ip=client_ip(request)
+        )
+    return redirect("/settings?done=git_host_added")
+
+
+@router.post("/settings/git-hosts/{host_id}/delete", response_class=HTMLResponse)
+def remove_git_host(
+    request: Request, db: DbSession, info: SignedIn, _form: Form, host_id: str
+) -> Response:
+    git_hosts.remove_host(db, actor=info.user, host_id=host_id, ip=client_ip(request))
+    return redirect("/settings?done=git_host_removed")
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def create_token(request: Request, db: DbSession, info: SignedIn, form: Form) -> Response:
+    """Answers with the page itself (no redirect): the secret exists only in this response."""
+    name, lifetime = form_text(form, "name"), form_text(form, "expires_in_days")
+
+    def page(exc: NanoScaleError) -> Response:
+        errors, values = field_errors(exc), {"name": name, "expires_in_days": lifetime}
+        return _page(request, db, info, exc.status, token_errors=errors, token_values=values)
+
+    with rerender_on_error(db, page):
+        if lifetime not in TOKEN_LIFETIMES:
+            raise InvalidInput("choose one of the offered lifetimes", field="expires_in_days")
+        created = tokens.create_token(
+            db,
+            user=info.user,
+            name=name,
+            expires_in_days=int(lifetime) if lifetime else None,
+            ip=client_ip(request),
+        )
+    response = _page(request, db, info, 201, created_token=created)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/settings/tokens/{token_id}/delete", response_class=HTMLResponse)
+def revoke_token(
+    request: Request, db: DbSession, info: SignedIn, _form: Form, token_id: str
+) -> Response:
+    tokens.revoke_token(db, user=info.user, token_id=token_id, ip=client_ip(request))
+    return redirect("/settings?done=token_revoked")

@@ -19,7 +19,7 @@ from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.states import DeploymentState
 from nanoscale.errors import NotFound
 from nanoscale.github.views import ProjectSource, project_source
-from nanoscale.projects import secrets
+from nanoscale.projects import git_hosts, secrets
 from nanoscale.projects import service as projects
 from nanoscale.projects.models import Project
 
@@ -37,7 +37,6 @@ class ProjectView:
 
     def context(self, tab: str) -> dict[str, Any]:
         """The template context every project tab shares."""
-        current_id = self.current.id if self.current else None
         return {
             "nav": "projects",
             "tab": tab,
@@ -47,12 +46,24 @@ class ProjectView:
             "current": self.current,
             "github": self.github,
             "deployments": self.rows,
-            "rollback_targets": [
-                r for r in self.rows if r.state == DeploymentState.LIVE and r.id != current_id
-            ],
+            "rollback_targets": rollback_targets(self.rows, self.current),
             "errors": {},
             "notice": None,
         }
+
+
+def rollback_targets(
+    rows: list[DeploymentRow], current: DeploymentRow | None
+) -> list[DeploymentRow]:
+    """Earlier releases to go back to: each commit once (its newest deployment that went
+    live), never the commit serving now."""
+    seen = {current.commit_sha} if current else set()
+    targets = []
+    for row in rows:  # newest first
+        if row.state == DeploymentState.LIVE and row.commit_sha not in seen:
+            seen.add(row.commit_sha)
+            targets.append(row)
+    return targets
 
 
 def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -> ProjectView:
@@ -102,12 +113,17 @@ def release_log_context(
     }
 
 
-def settings_context(ctx: AppContext, project: Project) -> dict[str, Any]:
+def settings_context(db: Session, ctx: AppContext, project: Project) -> dict[str, Any]:
     """Current settings for the form. Env vars: names only, values stay on the server."""
-    fields = ("branch", "domain", "root_directory", *COMMAND_FIELDS)
+    fields = (
+        "repo_url", "branch", "git_username", "domain", "root_directory", "health_check_path",
+        *COMMAND_FIELDS,
+    )  # fmt: skip
     values = {name: getattr(project, name) or "" for name in fields}
     return {
         "values": values,
+        "git_hosts": git_hosts.effective_settings(db, ctx.settings).git_allowed_hosts,
+        "has_credential": project.git_password_encrypted is not None,
         "env_keys": secrets.env_var_keys(project, keyring=ctx.keyring),
         "presets": PRESETS,
         "delete_errors": {},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from nanoscale.dashboard import (
@@ -28,6 +29,12 @@ for module in (
     pages_github,
 ):
     router.include_router(module.router)
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico before reading the page's <link rel=icon>."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 def install_dashboard(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ from nanoscale.accounts import service as accounts
 from nanoscale.accounts.csrf import CSRF_FORM_FIELD, CSRF_HEADER, check_csrf
 from nanoscale.accounts.sessions import SessionInfo
 from nanoscale.dashboard.templating import render
-from nanoscale.errors import NanoScaleError
+from nanoscale.errors import NanoScaleError, field_errors_of
 from nanoscale.web_deps import Context, DbSession, get_context, request_origin, session_cookie
 
 # Login and setup happen before a session exists: their forms carry a token that must match
@@ -168,10 +168,13 @@ PreSessionForm = Annotated[FormData, Depends(checked_pre_session_form)]
 def field_errors(exc: NanoScaleError, *, whole_form: bool = False) -> dict[str, str]:
     """A service error as {field: message} for a form: under the field it names (any env var
     problem under the env editor), above the form when it names none or `whole_form`."""
-    field = "_form" if whole_form or not exc.field else exc.field
-    if field.startswith("env_vars"):
-        field = "env_vars"
-    return {field: exc.message}
+    errors: dict[str, str] = {}
+    for problem in field_errors_of(exc):  # several when the service reports all at once
+        field = "_form" if whole_form or not problem.field else problem.field
+        if field.startswith("env_vars"):
+            field = "env_vars"
+        errors.setdefault(field, problem.message)
+    return errors
 
 
 def form_text(form: FormData, name: str) -> str:

@@ -30,6 +30,7 @@ from nanoscale.deployments.models import Deployment, DeploymentLogChunk
 from nanoscale.deployments.queue import requests
 from nanoscale.deployments.states import Trigger
 from nanoscale.deployments.worker.teardown import teardown_project
+from nanoscale.errors import InvalidInput
 from nanoscale.projects import service as projects_service
 from nanoscale.projects.models import Project
 from nanoscale.projects.schemas import ProjectCreate
@@ -81,15 +82,25 @@ def request_deployment(
 
 
 def create_and_deploy_project(
-    session: Session, *, ctx: AppContext, owner: User, data: ProjectCreate, ip: str | None = None
+    session: Session,
+    *,
+    ctx: AppContext,
+    owner: User,
+    data: ProjectCreate,
+    ip: str | None = None,
+    pending: Sequence[InvalidInput] = (),
 ) -> tuple[Project, Deployment]:
-    """Create a project and request its first deployment (the branch head, trigger `create`):
-    what the API and the dashboard do on "create"."""
+    """Check everything first (fields, then repository and branch, see
+    `projects.service.check_new_project`), then create the project and request its first
+    deployment of the branch head just checked (trigger `create`): what the API and the
+    dashboard do on "create". A mistake is a 422 and creates nothing. `pending`: problems
+    the caller found in input the service never sees, reported with the others."""
+    head = projects_service.check_new_project(session, ctx=ctx, data=data, pending=pending)
     project = projects_service.create_project(session, ctx=ctx, owner=owner, data=data, ip=ip)
     deployment = request_deployment(
         session,
         project=project,
-        commit_sha=None,
+        commit_sha=head,
         trigger=Trigger.CREATE,
         correlation={"user_id": owner.id},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ def wait_healthy(
     timeout: float,
     alive: Callable[[], bool],
     cancel: threading.Event,
+    exit_code: Callable[[], int | None] = lambda: None,
 ) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer yet"
@@ -30,7 +32,8 @@ def wait_healthy(
                 raise Cancelled("the deployment was cancelled")
             if not alive():
                 raise UserCodeError(
-                    "the app exited before answering its health check (see the log)",
+                    f"the app {_ended(exit_code())} before answering its health check "
+                    "(its output is at the end of the log)",
                     code="app_exited",
                 )
             try:
@@ -48,3 +51,18 @@ def wait_healthy(
         f"(last result: {last}); it must listen on $PORT",
         code="health_check_failed",
     )
+
+
+def _ended(code: int | None) -> str:
+    if code is None:
+        return "exited"
+    if code < 0:
+        return f"was killed by signal {-code} ({_signal_name(-code)})"
+    return f"exited with code {code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown signal"

@@ -253,6 +253,7 @@ class Pipeline:
                     timeout=self.limits.health_timeout,
                     alive=lambda: self.runtime.is_running(handle),
                     cancel=progress.control.cancel,
+                    exit_code=lambda: self.runtime.exit_code(handle),
                 )
                 check_port_owner(handle, run_as)
             self.proxy.apply(route_for(job, handle.port, paths))

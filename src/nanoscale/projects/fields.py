@@ -1,12 +1,12 @@
-"""Applies `validation.py`'s rules to create/update input, naming the field on failure."""
+"""Applies `validation.py`'s rules to create/update input, naming every field that fails."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from nanoscale.errors import InvalidInput
+from nanoscale.errors import InvalidFields, InvalidInput, raise_all
 from nanoscale.projects import validation as v
 from nanoscale.settings import Settings
 
@@ -16,6 +16,21 @@ _BLANK_IS_NONE = {
     "install_command", "build_command", "start_command", "output_directory", "domain",
     "git_username",
 }  # fmt: skip
+
+
+T = TypeVar("T")
+
+
+def gather(errors: list[InvalidInput], check: Callable[[], T]) -> T | None:
+    """Run one check; its InvalidInput (or each of an InvalidFields) joins `errors`, so a form
+    reports all its problems at once."""
+    try:
+        return check()
+    except InvalidFields as exc:
+        errors.extend(exc.errors)
+    except InvalidInput as exc:
+        errors.append(exc)
+    return None
 
 
 def _cleaners(settings: Settings) -> dict[str, Callable[[Any], Any]]:
@@ -57,24 +72,26 @@ def refuse_github_source(values: dict[str, Any]) -> None:
 def clean_fields(
     values: dict[str, Any], *, settings: Settings, partial: bool = False
 ) -> dict[str, Any]:
-    """Validated, normalized copies of user input (create/update, API and dashboard);
-    InvalidInput (422) names the first bad field. GitHub source fields are refused."""
+    """Validated, normalized copies of user input (create/update, API and dashboard).
+    Every bad field is reported at once (InvalidFields, 422); GitHub source fields are refused."""
     refuse_github_source(values)
     cleaners = _cleaners(settings)
     cleaned: dict[str, Any] = {}
+    errors: list[InvalidInput] = []
     for name, raw in values.items():
         blank = name in _BLANK_IS_NONE and isinstance(raw, str) and not raw.strip()
         value = None if blank else raw
         if value is None:
             if partial and name in _REQUIRED:
-                raise InvalidInput(f"{name} cannot be null", field=name)
+                errors.append(InvalidInput(f"{name} cannot be null", field=name))
             cleaned[name] = None
             continue
         cleaner = cleaners.get(name)
         try:
             cleaned[name] = cleaner(value) if cleaner else value
         except ValueError as exc:
-            raise InvalidInput(str(exc), field=name) from None
+            errors.append(InvalidInput(str(exc), field=name))
+    raise_all(errors)
     return cleaned
 
 

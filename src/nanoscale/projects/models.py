@@ -46,3 +46,15 @@ register_encrypted_column(
 register_encrypted_column(
     "projects", "git_password_encrypted", lambda row: GIT_PASSWORD_CONTEXT.format(id=row["id"])
 )
+
+
+class GitHost(Base):
+    """A Git host an admin allowed from the dashboard, on top of NANOSCALE_GIT_ALLOWED_HOSTS
+    (`projects/git_hosts.py`)."""
+
+    __tablename__ = "git_hosts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    host: Mapped[str] = mapped_column(String(260), unique=True)  # host or host:port, lowercase
+    added_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a username
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

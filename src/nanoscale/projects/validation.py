@@ -64,10 +64,46 @@ def branch_problem(name: str) -> str | None:  # noqa: PLR0911 - one rule per ret
     return None
 
 
+def _any_case(text: str) -> str:
+    """`text` as a regex matching it in any letter case (hosts are case-insensitive)."""
+    return "".join(
+        f"[{c.lower()}{c.upper()}]" if c.isalpha() else ("\\." if c == "." else c) for c in text
+    )
+
+
+def repo_url_pattern(settings: Settings) -> str:
+    """The clone URLs `settings.git_url_allowed` lets through, as one regex (for the OpenAPI
+    description and for `repo_url`): https to an allowed host, plain http only to a loopback
+    host in development; no credentials, query or fragment, a non-empty path."""
+    port = "(?::[^/?#@\\x00-\\x20\\x7f]*)?"
+    https = [_any_case(h) for h in settings.git_allowed_hosts if ":" not in h]
+    http: list[str] = []
+    if not settings.is_production:
+        for entry in settings.git_allowed_hosts:
+            host, _, fixed_port = entry.partition(":")
+            if is_loopback_host(host.lower()):
+                http.append(_any_case(host) + (f":{fixed_port}" if fixed_port else port))
+    schemes = []
+    if https:
+        schemes.append(f"[hH][tT][tT][pP][sS]://(?:{'|'.join(https)}){port}")
+    if http:
+        schemes.append(f"[hH][tT][tT][pP]://(?:{'|'.join(http)})")
+    if not schemes:
+        return "^(?!)$"
+    path = "[^\\x00-\\x20\\x7f?#]"
+    return f"^(?:{'|'.join(schemes)})/{path}*[^\\x00-\\x20\\x7f?#/]{path}*$"
+
+
 def repo_url(value: str, *, settings: Settings) -> str:
     url = value.strip()
     if len(url) > 2048 or has_control_characters(url) or " " in url:
         raise ValueError("not a valid URL")
+    if not re.fullmatch(repo_url_pattern(settings), url):
+        hosts = ", ".join(settings.git_allowed_hosts) or "none"
+        raise ValueError(
+            f"repository URLs must be https:// on an allowed host ({hosts}) with a path, "
+            "without credentials, query or fragment"
+        )
     parts = urlsplit(url)
     if parts.query or parts.fragment or parts.path.strip("/") == "":
         raise ValueError("give the repository's clone URL, e.g. https://github.com/owner/repo.git")
@@ -75,7 +111,7 @@ def repo_url(value: str, *, settings: Settings) -> str:
         hosts = ", ".join(settings.git_allowed_hosts) or "none"
         raise ValueError(
             f"repository URLs must be https:// on an allowed host ({hosts}) without "
-            "credentials; ask the operator to extend NANOSCALE_GIT_ALLOWED_HOSTS"
+            "credentials; an admin can allow more hosts under Settings, Git hosts"
         )
     return url
 
@@ -131,6 +167,16 @@ def env_value(value: str) -> str:
     if "\x00" in value or len(value) > 32_768:
         raise ValueError("environment values are at most 32768 characters, without NUL")
     return value
+
+
+def domain_refused_pattern(settings: Settings) -> str:
+    """The custom domains `domain` refuses for these settings: the base domain and every
+    name under it, and the orchestrator's own hostname (any case, optional final dot)."""
+    refused = [f"(^|\\.){_any_case(settings.base_domain)}\\.?$"]
+    own = urlsplit(settings.resolved_public_base_url).hostname
+    if own:
+        refused.append(f"^{_any_case(own)}\\.?$")
+    return "|".join(refused)
 
 
 def domain(value: str, *, settings: Settings) -> str:

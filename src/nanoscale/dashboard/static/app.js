@@ -119,7 +119,34 @@
     });
   }
 
+  // Copies the target input's value (a new API token); falls back to selecting it.
+  function setupCopy(button) {
+    var input = document.querySelector(button.getAttribute("data-copy"));
+    if (!input) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      input.select();
+      function done(ok) { button.textContent = ok ? "Copied" : "Press Ctrl+C"; }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(function () { done(true); }, function () { done(false); });
+      } else {
+        var ok = false;
+        try { ok = document.execCommand("copy"); } catch (e) { /* unsupported */ }
+        done(ok);
+      }
+    });
+  }
+
+  // Forms that undo something ask first (a revoke, a rollback).
+  function setupConfirm(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-copy]").forEach(setupCopy);
+    document.querySelectorAll("form[data-confirm]").forEach(setupConfirm);
     document.querySelectorAll("[data-theme-toggle]").forEach(setupThemeToggle);
     document.querySelectorAll("select[data-presets]").forEach(setupPresets);
     document.querySelectorAll("[data-env-editor]").forEach(setupEnvEditor);

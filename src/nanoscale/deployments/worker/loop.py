@@ -43,6 +43,7 @@ from nanoscale.engine.pipeline import Limits, Pipeline
 from nanoscale.engine.runtime.kill import kill_build
 from nanoscale.errors import PlatformError, Responsibility
 from nanoscale.logs import get_logger
+from nanoscale.projects import git_hosts
 from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker.loop")
@@ -81,7 +82,7 @@ class Worker:
                 health_timeout=settings.health_check_timeout_seconds,
                 drain_seconds=settings.drain_seconds,
             ),
-            url_allowed=settings.git_url_allowed,
+            url_allowed=git_hosts.url_checker(ctx.sessions, settings),
             policy=tenant_policy(settings),
         )
         self.runner = Runner(ctx.sessions, settings, ctx.keyring, self.pipeline, self.holder, ctx)

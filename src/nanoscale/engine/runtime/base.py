@@ -46,6 +46,11 @@ class Runtime(Protocol):
 
     def is_running(self, handle: ReleaseHandle) -> bool: ...
 
+    def exit_code(self, handle: ReleaseHandle) -> int | None:
+        """How the release's process last ended (negative: the signal that killed it); None
+        while it runs or when the backend cannot tell."""
+        ...
+
     def stop(self, handle: ReleaseHandle, *, grace_seconds: float = 10.0) -> None:
         """Stop the release's whole process tree: SIGTERM, then SIGKILL after the grace."""
         ...

@@ -40,6 +40,7 @@ class _Release:
     started_at: float
     backoff: float
     restart_at: float | None = None
+    exit_code: int | None = None  # of the last process that ended
 
 
 class ProcessRuntime:
@@ -85,6 +86,16 @@ class ProcessRuntime:
         with self._lock:
             release = self._releases.get(handle.deployment_id)
             return release is not None and procfs.is_alive(release.pid, release.start_time)
+
+    def exit_code(self, handle: ReleaseHandle) -> int | None:
+        with self._lock:
+            release = self._releases.get(handle.deployment_id)
+            if release is None:
+                return None
+            code = spawn.reap(release.pid)  # the supervisor may not have looked yet
+            if code is not None:
+                release.exit_code = code
+            return release.exit_code
 
     def stop(self, handle: ReleaseHandle, *, grace_seconds: float = 10.0) -> None:
         if handle.ref == STATIC_REF:
@@ -185,6 +196,8 @@ class ProcessRuntime:
         code = spawn.reap(release.pid)
         if code is None and procfs.is_alive(release.pid, release.start_time):
             return
+        if code is not None:
+            release.exit_code = code
         if now - release.started_at >= self._stable_seconds:
             release.backoff = self._backoff_initial
         # orphans hold the port

@@ -69,6 +69,20 @@ class SystemdRuntime:
             return True
         return self._active(handle.ref)
 
+    def exit_code(self, handle: ReleaseHandle) -> int | None:
+        """The unit's main process status (`ExecMainStatus`) once it is no longer active."""
+        if handle.ref == STATIC_REF or self._active(handle.ref):
+            return None
+        result = subprocess.run(
+            [self._systemctl, "show", "--property=ExecMainStatus", "--value", handle.ref],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        value = result.stdout.strip()
+        return int(value) if result.returncode == 0 and value.lstrip("-").isdigit() else None
+
     def stop(self, handle: ReleaseHandle, *, grace_seconds: float = 10.0) -> None:
         """`systemctl stop` sends SIGTERM to the unit's cgroup and SIGKILL after the unit's
         TimeoutStopSec; then the unit and its env file are removed."""

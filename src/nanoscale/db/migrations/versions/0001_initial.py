@@ -35,6 +35,15 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "git_hosts",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("host", sa.String(length=260), nullable=False),
+        sa.Column("added_by", sa.String(length=64), nullable=True),
+        sa.Column("created_at", nanoscale.db.base.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_git_hosts")),
+        sa.UniqueConstraint("host", name=op.f("uq_git_hosts_host")),
+    )
+    op.create_table(
         "users",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -229,6 +238,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deployment_log_chunks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deployment_log_chunks_deployment_id"))
 
+    op.drop_table("git_hosts")
     op.drop_table("deployment_log_chunks")
     op.drop_table("project_leases")
     with op.batch_alter_table("deployments", schema=None) as batch_op:
