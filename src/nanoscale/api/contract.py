@@ -136,6 +136,8 @@ def describe(app: FastAPI) -> dict[str, Any]:
         path = route.path_format
         if not isinstance(route.original_route, APIRoute) or not path or not is_api_path(path):
             continue
+        if not route.original_route.include_in_schema:  # e.g. GitHub's webhook and redirects
+            continue
         for method in route.methods or set():
             operation = schema["paths"][path].get(method.lower())
             if operation is None:

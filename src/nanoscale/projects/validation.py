@@ -76,10 +76,10 @@ def repo_url_pattern(settings: Settings) -> str:
     description and for `repo_url`): https to an allowed host, plain http only to a loopback
     host in development; no credentials, query or fragment, a non-empty path."""
     port = "(?::[^/?#@\\x00-\\x20\\x7f]*)?"
-    https = [_any_case(h) for h in settings.git_allowed_hosts if ":" not in h]
+    https = [_any_case(h) for h in settings.effective_git_hosts if ":" not in h]
     http: list[str] = []
     if not settings.is_production:
-        for entry in settings.git_allowed_hosts:
+        for entry in settings.effective_git_hosts:
             host, _, fixed_port = entry.partition(":")
             if is_loopback_host(host.lower()):
                 http.append(_any_case(host) + (f":{fixed_port}" if fixed_port else port))
