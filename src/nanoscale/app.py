@@ -32,6 +32,7 @@ from nanoscale.errors import (
     is_api_path,
 )
 from nanoscale.forwarded import ForwardedHeadersMiddleware
+from nanoscale.github.app_config import apply_stored_app
 from nanoscale.github.credentials import register_github_credentials
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
@@ -130,6 +131,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
     ctx = context or build_context(settings)
     register_github_credentials()  # the deploy engine's `github` credential source
+    apply_stored_app(ctx)  # an App created from the dashboard, unless the environment names one
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

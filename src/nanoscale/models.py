@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "nanoscale.projects.models",
     "nanoscale.deployments.models",
     "nanoscale.github.models",
+    "nanoscale.github.app_models",
 )
 
 

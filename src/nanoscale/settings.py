@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     github_app_private_key_path: Path | None = None
     github_app_private_key: SecretStr | None = None
     github_webhook_secret: SecretStr | None = None
+    # During a rotation: the App's previous webhook secret, still accepted.
+    github_webhook_secret_previous: SecretStr | None = None
     # github.com by default; GitHub Enterprise Server (and the test simulator) by URL.
     github_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"

@@ -202,3 +202,15 @@ def test_deployments_of_another_users_project_are_not_found(api: Api) -> None:
     assert (
         api.client.post(f"/api/projects/{project['id']}/redeploy", headers=eve).status_code == 404
     )
+
+
+def test_redeploy_refuses_a_body_that_is_not_an_object_and_queues_nothing(api: Api) -> None:
+    repo, _sha = _app_repo(api, "strict")
+    project = api.create("strict", repo.url)
+    path = f"/api/projects/{project['id']}/redeploy"
+    before = len(api.get(f"/api/projects/{project['id']}/deployments"))
+    for content, media in ((b"null", "application/json"), (b"commit_sha=x", "text/plain")):
+        headers = {**api.headers, "Content-Type": media}
+        response = api.client.post(path, content=content, headers=headers)
+        assert response.status_code == 422, response.text
+    assert len(api.get(f"/api/projects/{project['id']}/deployments")) == before

@@ -247,7 +247,7 @@ def github_harness(
     **overrides: Any,
 ) -> Iterator[GitHubHarness]:
     world = build_world(sim)
-    settings = make_settings(**github_overrides(sim, served, world.app), **overrides)
+    settings = make_settings(**{**github_overrides(sim, served, world.app), **overrides})
     ctx = build_context(settings)
     upgrade(ctx.engine)
     recorder = SpecRecorder(check_requests=True, in_summary=False)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from nanoscale.deployments import service
 from nanoscale.deployments.logs.build_log import follow_log
 from nanoscale.deployments.logs.pacing import Idle
 from nanoscale.deployments.models import Deployment
+from nanoscale.errors import InvalidInput
 
 router = APIRouter(tags=["deployments"])
 
@@ -97,13 +98,27 @@ def _requested(d: Deployment) -> DeploymentRequested:
     return DeploymentRequested(deployment_id=d.id, deployment=deployment_out(d))
 
 
+async def _no_stray_body(request: Request) -> None:
+    """An optional body is no body at all or a JSON object: `null` or a body FastAPI did
+    not parse (another media type) is refused rather than read as "no body"."""
+    raw = await request.body()
+    if raw.strip() and (
+        raw.strip() == b"null" or "json" not in request.headers.get("content-type", "")
+    ):
+        raise InvalidInput("the body must be a JSON object (or left out)")
+
+
 @router.post(
     "/projects/{project_id}/redeploy",
     response_model=DeploymentRequested,
     status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(_no_stray_body)],
 )
 def redeploy(
-    project_id: str, user: CurrentUser, db: DbSession, body: RedeployIn | None = None
+    project_id: str,
+    user: CurrentUser,
+    db: DbSession,
+    body: RedeployIn | None = None,
 ) -> DeploymentRequested:
     commit_sha = body.commit_sha if body else None
     return _requested(service.redeploy(db, user=user, project_id=project_id, commit_sha=commit_sha))

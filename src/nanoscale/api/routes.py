@@ -8,6 +8,7 @@ from nanoscale.api import (
     auth,
     deployments,
     github,
+    github_manifest,
     health_endpoint,
     projects,
     release_logs,
@@ -26,4 +27,5 @@ router.include_router(projects.router)
 router.include_router(deployments.router)
 router.include_router(release_logs.router)
 router.include_router(github.router)
+router.include_router(github_manifest.router)
 router.include_router(github_webhook_endpoint.router)

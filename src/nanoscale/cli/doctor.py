@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from nanoscale.cli.findings import Finding, ok, problem
@@ -24,14 +24,18 @@ from nanoscale.cli.host_checks import (
     check_sandbox,
     port_free,
 )
+from nanoscale.context import AppContext, load_keyring
 from nanoscale.crypto import KeyRing, read_key_file
-from nanoscale.db.engine import make_engine
+from nanoscale.db.engine import make_engine, make_session_factory, session_scope
 from nanoscale.db.files import readable_by_others, sqlite_path
 from nanoscale.db.migrate import alembic_config
 from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_socket_exposure
 from nanoscale.engine.proxy.managed import caddy_binary
 from nanoscale.engine.runtime import cgroups
 from nanoscale.errors import NanoScaleError
+from nanoscale.github.app_config import apply_stored_app
+from nanoscale.github.doctor import repository_hooks, run_github_checks
+from nanoscale.github.gateway import GitHubGateway
 from nanoscale.settings import ProxyKind, RuntimeKind, Settings, load_settings
 
 
@@ -198,6 +202,22 @@ def check_limits(settings: Settings) -> Finding:
     return ok("resource limits", f"{limits} per build and release (cgroup v{version})")
 
 
+def _with_stored_app(settings: Settings, engine: Engine) -> Settings:
+    """An App created from the dashboard, when the environment names none (read-only: an
+    absent key file means nothing can be stored yet)."""
+    if settings.github_configured or (
+        settings.secret_key is None and not settings.resolved_secret_key_file.exists()
+    ):
+        return settings
+    try:
+        keyring = load_keyring(settings)
+    except NanoScaleError:
+        return settings
+    ctx = AppContext(settings, engine, make_session_factory(engine), keyring)
+    apply_stored_app(ctx)
+    return ctx.settings
+
+
 def _which_admin(tool: str) -> bool:
     return shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is not None
 
@@ -214,12 +234,34 @@ def run_checks() -> list[Finding]:
         settings = load_settings()
     except NanoScaleError as exc:
         return [problem("configuration", exc.message, "fix the variables named above")]
-    return [ok("configuration", f"{settings.env} mode"), *(check(settings) for check in CHECKS)]
+    findings = [ok("configuration", f"{settings.env} mode"), *(c(settings) for c in CHECKS)]
+    return [*findings, *check_github(settings)]
+
+
+def check_github(settings: Settings) -> list[Finding]:
+    """The GitHub App's health as GitHub sees it (github/doctor.py); optional integration."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        settings = _with_stored_app(settings, engine)
+        with session_scope(make_session_factory(engine)) as db:
+            hooks = repository_hooks(db)
+    except SQLAlchemyError:
+        hooks = []  # the database check above already says why
+    finally:
+        engine.dispose()
+    if not settings.github_configured:
+        return [ok("github", "not configured (optional; see docs/github.md)")]
+    gateway = GitHubGateway(settings)
+    try:
+        checks = run_github_checks(gateway, hooks=hooks)
+    finally:
+        gateway.close()
+    return [Finding(c.name, c.ok, c.detail, c.fix) for c in checks]
 
 
 def doctor() -> None:
-    """Check configuration, database, git, proxy, runtime, sandbox, data directory access and
-    ports; exit 1 if anything is wrong."""
+    """Check configuration, database, git, proxy, runtime, sandbox, data directory access,
+    ports and the GitHub App; exit 1 if anything is wrong."""
     findings = run_checks()
     for finding in findings:
         mark = "ok  " if finding.ok else "FAIL"

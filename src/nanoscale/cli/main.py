@@ -8,6 +8,7 @@ import typer
 
 from nanoscale import __version__
 from nanoscale.cli import db as db_commands
+from nanoscale.cli import github as github_commands
 from nanoscale.cli import keys as keys_commands
 from nanoscale.cli import users as user_commands
 from nanoscale.cli.deploy import deploy, deployments
@@ -39,6 +40,7 @@ app.command("serve")(serve)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="user")
 app.add_typer(keys_commands.app, name="keys")
+app.add_typer(github_commands.app, name="github")
 app.command("doctor")(doctor)
 app.command("deploy")(deploy)
 app.command("deployments")(deployments)

@@ -21,6 +21,8 @@ from nanoscale.dashboard.web import (
     rerender_on_error,
 )
 from nanoscale.errors import Forbidden, InvalidInput, NanoScaleError
+from nanoscale.github import manifest
+from nanoscale.github.app_config import app_source
 from nanoscale.projects import git_hosts
 from nanoscale.projects.service import count_owned_projects
 from nanoscale.web_deps import Context, DbSession, client_ip, get_context
@@ -64,6 +66,7 @@ def _page(
         "user_errors": {},
         "user_values": {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
+        "github_app_source": app_source(get_context(request)),
     }
     context.update(extra)
     return render(request, "settings.html", status_code=status, **context)
@@ -196,3 +199,20 @@ def revoke_token(
 ) -> Response:
     tokens.revoke_token(db, user=info.user, token_id=token_id, ip=client_ip(request))
     return redirect("/settings?done=token_revoked")
+
+
+@router.post("/settings/github/app", response_class=HTMLResponse)
+def create_github_app(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, form: Form
+) -> Response:
+    """Prepare the manifest; the page then posts it to GitHub from the admin's browser."""
+    _admin(info)
+    organization = form_text(form, "organization") or None
+
+    def page(exc: NanoScaleError) -> Response:
+        return _page(request, db, info, exc.status, github_app_errors=field_errors(exc))
+
+    with rerender_on_error(db, page):
+        prepared = manifest.start(db, ctx=ctx, user=info.user, organization=organization,
+                                  name=None)  # fmt: skip
+    return _page(request, db, info, github_manifest_form=prepared)

@@ -34,6 +34,7 @@ ACCESS_TOKEN_CONTEXT = "github_user_links.access_token:{id}"  # noqa: S105 - con
 REFRESH_TOKEN_CONTEXT = "github_user_links.refresh_token:{id}"  # noqa: S105
 VERIFIER_CONTEXT = "github_oauth_states.verifier:{id}"
 WEBHOOK_SECRET_CONTEXT = "project_github_links.webhook_secret:{id}"  # noqa: S105
+ALTERNATE_SECRET_CONTEXT = "project_github_links.alternate_secret:{id}"  # noqa: S105
 
 
 class GitHubUserLink(Base):
@@ -173,6 +174,10 @@ class ProjectGitHubLink(Base):
     webhook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     webhook_secret_encrypted: Mapped[str] = mapped_column(Text)
     webhook_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # During a hook secret rotation (github/hook_rotation.py): one more secret that may sign
+    # this hook's deliveries, until the given time.
+    alternate_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    alternate_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -217,4 +222,7 @@ register_encrypted_column(
 register_encrypted_column("github_oauth_states", "verifier_encrypted", _ctx(VERIFIER_CONTEXT))
 register_encrypted_column(
     "project_github_links", "webhook_secret_encrypted", _ctx(WEBHOOK_SECRET_CONTEXT)
+)
+register_encrypted_column(
+    "project_github_links", "alternate_secret_encrypted", _ctx(ALTERNATE_SECRET_CONTEXT)
 )

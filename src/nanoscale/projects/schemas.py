@@ -46,6 +46,19 @@ def refuse(pattern: str) -> Callable[[dict[str, Any]], None]:
     return extra
 
 
+def documented(pattern: str) -> Callable[[dict[str, Any]], None]:
+    """JSON Schema extra: the string must match `pattern`. Declared, not enforced here: the
+    service applies the same rule (`validation.py`) and reports every field's problem at
+    once, which a pydantic error would cut short."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for option in schema.get("anyOf", [schema]):
+            if option.get("type", "string") == "string":
+                option["pattern"] = pattern
+
+    return extra
+
+
 def both(*extras: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
     def extra(schema: dict[str, Any]) -> None:
         for one in extras:
@@ -123,8 +136,8 @@ _CREATE_RULES: dict[str, Any] = {
     **_PASSWORD_NEEDS_USERNAME,
     "oneOf": [{"required": ["repo_url"]}, {"required": ["github_source"]}],
 }
-EnvKey = Annotated[str, StringConstraints(max_length=256, pattern=ENV_KEY)]
-EnvValue = Annotated[str, StringConstraints(max_length=32_768, pattern=ENV_VALUE)]
+EnvKey = Annotated[str, StringConstraints(max_length=256)]  # ENV_KEY: see _env_vars
+EnvValue = Annotated[str, StringConstraints(max_length=32_768)]
 
 
 _GITHUB_ID = Field(ge=1, le=2**63 - 1)
@@ -147,43 +160,49 @@ class ProjectCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore", json_schema_extra=_CREATE_RULES)
 
-    name: str = Field(max_length=63, pattern=NAME)
-    repo_url: str | None = Field(default=None, max_length=2048, pattern=URL)
+    name: str = Field(max_length=63, json_schema_extra=documented(NAME))
+    repo_url: str | None = Field(default=None, max_length=2048, json_schema_extra=documented(URL))
     github_source: GitHubSource | None = None
     branch: str = Field(
-        default="main", max_length=255, pattern=BRANCH, json_schema_extra=refuse(BRANCH_REFUSED)
+        default="main",
+        max_length=255,
+        json_schema_extra=both(documented(BRANCH), refuse(BRANCH_REFUSED)),
     )
     root_directory: str = Field(
         default="",
         max_length=1024,
-        pattern=RELATIVE_PATH,
-        json_schema_extra=refuse(RELATIVE_PATH_REFUSED),
+        json_schema_extra=both(documented(RELATIVE_PATH), refuse(RELATIVE_PATH_REFUSED)),
     )
     install_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     build_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     start_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     output_directory: str | None = Field(
         default=None,
         max_length=1024,
-        pattern=RELATIVE_PATH,
-        json_schema_extra=refuse(RELATIVE_PATH_REFUSED),
+        json_schema_extra=both(documented(RELATIVE_PATH), refuse(RELATIVE_PATH_REFUSED)),
     )
-    health_check_path: str = Field(default="/", max_length=1024, pattern=URL_PATH)
+    health_check_path: str = Field(
+        default="/", max_length=1024, json_schema_extra=documented(URL_PATH)
+    )
     env_vars: dict[EnvKey, EnvValue] = Field(
         default_factory=dict, max_length=_MAX_ENV, json_schema_extra=_env_vars(False)
     )
-    git_username: str | None = Field(default=None, max_length=255, pattern=NO_CONTROL_CHARACTERS)
+    git_username: str | None = Field(
+        default=None, max_length=255, json_schema_extra=documented(NO_CONTROL_CHARACTERS)
+    )
     git_password: SecretStr | None = Field(
         default=None, max_length=1024, json_schema_extra=_git_password
     )
     domain: str | None = Field(
-        default=None, max_length=254, pattern=HOSTNAME, json_schema_extra=refuse(HOSTNAME_REFUSED)
+        default=None,
+        max_length=254,
+        json_schema_extra=both(documented(HOSTNAME), refuse(HOSTNAME_REFUSED)),
     )
     source_provider: SourceProvider = Field(default="manual", json_schema_extra=_manual_only)
     source_repo_id: int | None = Field(
@@ -207,9 +226,11 @@ class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     # The name is fixed: only the current one passes.
-    name: str | None = Field(default=None, max_length=63, pattern=NAME, json_schema_extra=not_null)
+    name: str | None = Field(
+        default=None, max_length=63, json_schema_extra=both(documented(NAME), not_null)
+    )
     repo_url: str | None = Field(
-        default=None, max_length=2048, pattern=URL, json_schema_extra=not_null
+        default=None, max_length=2048, json_schema_extra=both(documented(URL), not_null)
     )
     branch: str | None = Field(
         default=None,
@@ -224,32 +245,35 @@ class ProjectUpdate(BaseModel):
         json_schema_extra=both(not_null, refuse(RELATIVE_PATH_REFUSED)),
     )
     install_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     build_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     start_command: str | None = Field(
-        default=None, max_length=4096, pattern=NO_CONTROL_BUT_TAB_NEWLINE
+        default=None, max_length=4096, json_schema_extra=documented(NO_CONTROL_BUT_TAB_NEWLINE)
     )
     output_directory: str | None = Field(
         default=None,
         max_length=1024,
-        pattern=RELATIVE_PATH,
-        json_schema_extra=refuse(RELATIVE_PATH_REFUSED),
+        json_schema_extra=both(documented(RELATIVE_PATH), refuse(RELATIVE_PATH_REFUSED)),
     )
     health_check_path: str | None = Field(
-        default=None, max_length=1024, pattern=URL_PATH, json_schema_extra=not_null
+        default=None, max_length=1024, json_schema_extra=both(documented(URL_PATH), not_null)
     )
     env_vars: dict[EnvKey, EnvValue | None] | None = Field(
         default=None, max_length=_MAX_ENV, json_schema_extra=_env_vars(True)
     )
-    git_username: str | None = Field(default=None, max_length=255, pattern=NO_CONTROL_CHARACTERS)
+    git_username: str | None = Field(
+        default=None, max_length=255, json_schema_extra=documented(NO_CONTROL_CHARACTERS)
+    )
     git_password: SecretStr | None = Field(
         default=None, max_length=1024, json_schema_extra=_git_password
     )
     domain: str | None = Field(
-        default=None, max_length=254, pattern=HOSTNAME, json_schema_extra=refuse(HOSTNAME_REFUSED)
+        default=None,
+        max_length=254,
+        json_schema_extra=both(documented(HOSTNAME), refuse(HOSTNAME_REFUSED)),
     )
     source_provider: SourceProvider | None = Field(default=None, json_schema_extra=_manual_only)
     source_repo_id: int | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -84,6 +85,9 @@ class GitHubMiddleware:
             "X-GitHub-Media-Type": MEDIA_TYPE,
             "X-GitHub-Api-Version-Selected": "2022-11-28",
             "X-GitHub-Request-Id": request_id,
+            # Every HTTP response carries its origin's time (RFC 9110 §6.6.1); GitHub's "Generating
+            # a JSON Web Token (JWT) for a GitHub App" page blames failed JWTs on clock drift.
+            "Date": format_datetime(state.clock.now(), usegmt=True),
         }
         try:
             cred = authenticate(state, request.headers.get("authorization", ""), client)

@@ -159,6 +159,7 @@ class ServedSimulator:
         config = uvicorn.Config(
             sim.app, log_level="warning", lifespan="off", ws="none", http="h11",
             timeout_graceful_shutdown=1, access_log=False,
+            date_header=False,  # the simulator's clock dates responses (middleware.py)
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

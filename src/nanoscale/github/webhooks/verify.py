@@ -1,17 +1,20 @@
 """Signature checks over the raw request bytes (HMAC-SHA256, constant-time), against every
-secret that may legitimately sign the delivery: the App's for App deliveries, the repository
-hook's own for repository-hook deliveries (found by `X-GitHub-Hook-ID`)."""
+secret that may legitimately sign the delivery: the App's (and, during a rotation, its previous
+one) for App deliveries, the repository hook's own (and, during a rotation, its alternate until
+its deadline) for repository-hook deliveries (found by `X-GitHub-Hook-ID`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nanoscale.context import AppContext
+from nanoscale.db.base import utcnow
 from nanoscale.github import models as m
 from nanoscale.github.sealed import unseal
 
@@ -31,17 +34,28 @@ def candidate_secrets(
 ) -> list[bytes]:
     """The secrets that may sign a delivery from this source (none: it cannot be genuine)."""
     if target_type == "repository":
-        rows = db.execute(
-            select(m.ProjectGitHubLink.id, m.ProjectGitHubLink.webhook_secret_encrypted).where(
-                m.ProjectGitHubLink.webhook_id == hook_id
-            )
+        links = db.scalars(
+            select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.webhook_id == hook_id)
         ).all()
-        found = {unseal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT, i, v) for i, v in rows}
+        found = {unseal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT, link.id,
+                        link.webhook_secret_encrypted) for link in links}  # fmt: skip
+        found |= alternate_secrets(ctx, links)
         return [s.encode() for s in sorted(found)]
-    app_secret = ctx.settings.github_webhook_secret
-    if app_secret is None or target_type not in (None, "integration"):
+    if target_type not in (None, "integration"):
         return []
-    return [app_secret.get_secret_value().encode()]
+    app_secrets = (ctx.settings.github_webhook_secret, ctx.settings.github_webhook_secret_previous)
+    return [s.get_secret_value().encode() for s in app_secrets if s is not None]
+
+
+def alternate_secrets(ctx: AppContext, links: Sequence[m.ProjectGitHubLink]) -> set[str]:
+    now = utcnow()
+    return {
+        unseal(ctx.keyring, m.ALTERNATE_SECRET_CONTEXT, link.id, link.alternate_secret_encrypted)
+        for link in links
+        if link.alternate_secret_encrypted is not None
+        and link.alternate_secret_until is not None
+        and link.alternate_secret_until > now
+    }
 
 
 def verified(
