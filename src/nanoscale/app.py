@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from nanoscale import __version__
 from nanoscale.api.contract import install_contract
+from nanoscale.api.github import BROWSER_STEPS, browser_step_failed
 from nanoscale.api.routes import router as api_router
 from nanoscale.context import AppContext, build_context
 from nanoscale.dashboard.routes import install_dashboard
@@ -53,6 +54,16 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     return JSONResponse(error_body(code, message, field), status_code=status)
 
 
+def _browser_step_error(app: FastAPI, request: Request, exc: NanoScaleError) -> Response:
+    """GitHub sends the browser back to these API paths: answer with a page, never JSON. Not
+    signed in here: the dashboard's error page (status kept); else back to the settings."""
+    if exc.status == 401:
+        page: Response = app.state.html_error_page(request, exc)
+        page.status_code = 401
+        return page
+    return browser_step_failed(exc.code, exc.status)
+
+
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route serves at this path (one path may have several routes)."""
     methods: set[str] = set()
@@ -70,14 +81,18 @@ def _loc(problem: Any) -> str | None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NanoScaleError)
-    async def _nanoscale_error(_request: Request, exc: NanoScaleError) -> JSONResponse:
+    async def _nanoscale_error(request: Request, exc: NanoScaleError) -> Response:
+        if request.url.path in BROWSER_STEPS:
+            return _browser_step_error(app, request, exc)
         response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path in BROWSER_STEPS:
+            return browser_step_failed("invalid_input", 422)
         problems = list(exc.errors()) or [{"loc": (), "msg": "invalid input"}]
         if any(p.get("type") == "json_invalid" for p in problems):  # not JSON: malformed
             return _error(400, "malformed_body", "the request body is not valid JSON", None)

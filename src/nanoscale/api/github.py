@@ -38,6 +38,15 @@ def _failed(exc: NanoScaleError) -> RedirectResponse:
     return _back(github_error=exc.code, github_status=str(exc.status))
 
 
+# Visited by the browser (GitHub redirects there): failures go back to a dashboard page.
+BROWSER_STEPS = frozenset({f"/api{router.prefix}/callback", f"/api{router.prefix}/setup"})
+
+
+def browser_step_failed(code: str, status: int) -> RedirectResponse:
+    """A failure on a browser step, back on the settings page in words (see BROWSER_STEPS)."""
+    return _back(github_error=code, github_status=str(status))
+
+
 class StartOut(BaseModel):
     url: str
 

@@ -105,6 +105,23 @@ def project_create(
     return _validated(ProjectCreate, {**data, **git_password(form)})
 
 
+def github_project_create(
+    values: dict[str, str], env: dict[str, str | None], *, installation_id: str, repo_id: str
+) -> ProjectCreate:
+    """GitHub mode: the repository by its ids, the branch picked from GitHub's list."""
+    data = _optional(values, ("name", "root_directory", "health_check_path", *COMMAND_FIELDS))
+    data["github_source"] = {
+        "installation_id": installation_id or None,
+        "repo_id": repo_id or None,
+        "selected_branch": values.get("branch") or None,
+    }
+    data["env_vars"] = {k: v for k, v in env.items() if v is not None}
+    try:
+        return ProjectCreate.model_validate(data)
+    except ValidationError:
+        raise InvalidInput("choose a repository from the list", field="repo_id") from None
+
+
 def project_update(
     values: dict[str, str], env: dict[str, str | None], form: FormData
 ) -> ProjectUpdate:

@@ -21,6 +21,7 @@ from nanoscale.dashboard.web import (
 )
 from nanoscale.deployments import service
 from nanoscale.errors import NanoScaleError
+from nanoscale.github import projects as github_projects
 from nanoscale.projects import service as projects
 from nanoscale.web_deps import Context, DbSession, client_ip
 
@@ -115,7 +116,8 @@ def delete(
         context = {**view.context("settings"), **settings_context(db, ctx, view.project)}
         context["delete_errors"] = {"confirm_name": "type the project's name exactly to delete it"}
         return render(request, "projects/tab_settings.html", status_code=422, **context)
-    service.delete_project_and_teardown(
+    # Through the GitHub service: a GitHub project's repository hook goes with it.
+    github_projects.delete_project(
         db, ctx=ctx, user=info.user, project_id=project_id, ip=client_ip(request)
     )
     return redirect("/projects?deleted=1")

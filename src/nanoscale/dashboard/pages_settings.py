@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from nanoscale.accounts import tokens, users
 from nanoscale.accounts.sessions import SessionInfo
+from nanoscale.dashboard import github_connection
 from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import (
     DashboardRoute,
@@ -42,9 +43,14 @@ TOKEN_LIFETIMES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year
 def _page(
     request: Request, db: DbSession, info: SessionInfo, status: int = 200, **extra: Any
 ) -> HTMLResponse:
+    gh_notice, gh_error = github_connection.notices(dict(request.query_params))
     admin = info.user.is_admin
-    settings = get_context(request).settings
+    ctx = get_context(request)
+    settings = ctx.settings
     context: dict[str, Any] = {
+        "gh": github_connection.connection(db, ctx=ctx, user=info.user),
+        "gh_notice": gh_notice,
+        "gh_error": gh_error,
         "nav": "settings",
         "users": users.list_users(db) if admin else [],
         "env_git_hosts": settings.git_allowed_hosts if admin else [],

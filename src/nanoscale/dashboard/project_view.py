@@ -18,6 +18,7 @@ from nanoscale.deployments.reads.status import project_state
 from nanoscale.deployments.releases import current_release
 from nanoscale.deployments.states import DeploymentState
 from nanoscale.errors import NotFound
+from nanoscale.github.views import ProjectSource, project_source
 from nanoscale.projects import git_hosts, secrets
 from nanoscale.projects import service as projects
 from nanoscale.projects.models import Project
@@ -32,6 +33,7 @@ class ProjectView:
     status: str | None
     url: str | None
     current: DeploymentRow | None  # the release serving now
+    github: ProjectSource | None = None  # a GitHub project's repository, webhook, lifecycle
 
     def context(self, tab: str) -> dict[str, Any]:
         """The template context every project tab shares."""
@@ -42,6 +44,7 @@ class ProjectView:
             "status": self.status,
             "url": self.url,
             "current": self.current,
+            "github": self.github,
             "deployments": self.rows,
             "rollback_targets": rollback_targets(self.rows, self.current),
             "errors": {},
@@ -74,6 +77,7 @@ def load_project(db: Session, *, ctx: AppContext, user: User, project_id: str) -
         status=state["status"],
         url=state["url"],
         current=deployment_row(live, project.name) if live else None,
+        github=project_source(db, project_id=project.id),
     )
 
 

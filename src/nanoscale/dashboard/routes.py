@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from nanoscale.dashboard import (
     pages_auth,
+    pages_github,
     pages_overview,
     pages_project,
     pages_project_actions,
@@ -25,6 +26,7 @@ for module in (
     pages_project,
     pages_project_actions,
     pages_settings,
+    pages_github,
 ):
     router.include_router(module.router)
 

@@ -27,6 +27,7 @@ class DeploymentRow:
     finished_at: datetime | None
     error_message: str | None
     retired: bool  # went live, and a later release has since replaced it
+    pusher: str | None = None  # a GitHub push: who pushed (from the delivery)
 
     @property
     def active(self) -> bool:
@@ -52,6 +53,7 @@ def deployment_row(deployment: Deployment, project_name: str = "") -> Deployment
         error_message=deployment.error_message,
         retired=deployment.state == DeploymentState.LIVE
         and deployment.release_stopped_at is not None,
+        pusher=str((deployment.correlation or {}).get("pusher") or "") or None,
     )
 
 

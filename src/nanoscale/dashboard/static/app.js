@@ -49,15 +49,10 @@
     });
   }
 
-  // Shows the fields of the chosen source (Manual URL now; GitHub Repository later).
-  function setupSourceSelect(select) {
-    function sync() {
-      select.form.querySelectorAll("[data-source-panel]").forEach(function (panel) {
-        panel.hidden = panel.getAttribute("data-source-panel") !== select.value;
-      });
-    }
-    select.addEventListener("change", sync);
-    sync();
+  // A select that reloads its (GET) form when changed, e.g. the GitHub account picker; without
+  // JavaScript the form's own button does the same.
+  function setupAutosubmit(select) {
+    select.addEventListener("change", function () { select.form.submit(); });
   }
 
   // Follows a deployment's log over SSE; the server ends the stream when the deployment is done.
@@ -155,7 +150,7 @@
     document.querySelectorAll("[data-theme-toggle]").forEach(setupThemeToggle);
     document.querySelectorAll("select[data-presets]").forEach(setupPresets);
     document.querySelectorAll("[data-env-editor]").forEach(setupEnvEditor);
-    document.querySelectorAll("select[data-source-select]").forEach(setupSourceSelect);
+    document.querySelectorAll("select[data-autosubmit]").forEach(setupAutosubmit);
     document.querySelectorAll("pre[data-log-src]").forEach(streamLog);
     document.querySelectorAll("pre[data-app-log-src]").forEach(streamAppLog);
   });

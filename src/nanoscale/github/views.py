@@ -1,0 +1,160 @@
+"""Read-only views for the dashboard: a repository's branches (from GitHub, for the branch
+selector), a project's branch head on GitHub now (for "Check for new commits"), and what a
+project's GitHub link looks like now (source, webhook health, lifecycle).
+
+Nothing here changes state. Branches are listed only for a repository the calling user may
+pick (the user's own access cache, filled with their token), with an installation token
+narrowed to that one repository and `contents: read`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nanoscale.accounts.models import User
+from nanoscale.context import AppContext
+from nanoscale.db.transactions import end_transaction
+from nanoscale.errors import Conflict, NotFound
+from nanoscale.github import models as m
+from nanoscale.github.credentials import CLONE_PERMISSIONS
+from nanoscale.github.runtime import gateway_for
+
+MAX_BRANCHES = 100
+
+
+@dataclass(frozen=True)
+class Branches:
+    full_name: str
+    private: bool
+    archived: bool
+    names: list[str]
+    default: str
+
+
+def repository_branches(
+    db: Session, *, ctx: AppContext, user: User, installation_id: int, repo_id: int
+) -> Branches:
+    """Up to 100 branch names, the default branch first."""
+    repo = db.scalar(
+        select(m.GitHubRepository)
+        .join(m.GitHubRepositoryAccess,
+              m.GitHubRepositoryAccess.repo_id == m.GitHubRepository.repo_id)
+        .where(m.GitHubRepositoryAccess.local_user_id == user.id,
+               m.GitHubRepositoryAccess.installation_id == installation_id,
+               m.GitHubRepository.repo_id == repo_id)
+    )  # fmt: skip
+    if repo is None:
+        raise NotFound(
+            "no such repository in that installation (or your GitHub account cannot access it)",
+            code="github_repository_not_accessible",
+        )
+    full_name, default = repo.full_name, repo.default_branch
+    private, archived = repo.is_private, repo.archived or repo.disabled
+    end_transaction(db)  # nothing stays locked while GitHub answers
+    gateway = gateway_for(ctx)
+    token = gateway.installation_token(
+        installation_id, repo_ids=[repo_id], permissions=CLONE_PERMISSIONS
+    )
+    answer = gateway.request(
+        "GET", f"/repos/{full_name}/branches?per_page={MAX_BRANCHES}",
+        auth=f"Bearer {token}", rate_key="installation",
+    )  # fmt: skip
+    names = [str(b["name"]) for b in answer.json() if isinstance(b, dict) and "name" in b]
+    ordered = [default, *sorted(n for n in names if n != default)]
+    return Branches(full_name, private, archived, ordered, default)
+
+
+@dataclass(frozen=True)
+class ProjectSource:
+    """A GitHub project's source as the dashboard shows it."""
+
+    full_name: str
+    html_url: str
+    branch: str
+    private: bool
+    archived: bool
+    active: bool
+    suspended: bool
+    webhook_id: int | None
+    webhook_error: str | None
+    last_delivery: dict[str, Any] | None
+    moved_at: datetime | None = None  # renamed or transferred on GitHub since it was linked
+
+
+def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
+    link = db.scalar(
+        select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.project_id == project_id)
+    )
+    if link is None:
+        return None
+    repo = db.scalar(select(m.GitHubRepository).where(m.GitHubRepository.repo_id == link.repo_id))
+    installation = db.scalar(
+        select(m.GitHubInstallation).where(
+            m.GitHubInstallation.installation_id == link.installation_id
+        )
+    )
+    last = db.scalar(
+        select(m.GitHubWebhookDelivery)
+        .where(m.GitHubWebhookDelivery.repo_id == link.repo_id)
+        .order_by(m.GitHubWebhookDelivery.created_at.desc())
+        .limit(1)
+    )
+    moved = db.scalar(
+        select(m.GitHubWebhookDelivery.created_at)
+        .where(m.GitHubWebhookDelivery.repo_id == link.repo_id,
+               m.GitHubWebhookDelivery.event_type == "repository",
+               m.GitHubWebhookDelivery.action.in_(("renamed", "transferred")),
+               m.GitHubWebhookDelivery.created_at >= link.created_at)
+        .order_by(m.GitHubWebhookDelivery.created_at.desc())
+        .limit(1)
+    )  # fmt: skip
+    return ProjectSource(
+        moved_at=moved,
+        full_name=link.full_name,
+        html_url=repo.html_url if repo else "",
+        branch=link.selected_branch,
+        private=bool(repo and repo.is_private),
+        archived=bool(repo and repo.archived),
+        active=link.active,
+        suspended=bool(installation and installation.suspended),
+        webhook_id=link.webhook_id,
+        webhook_error=link.webhook_error,
+        last_delivery=_delivery(last) if last else None,
+    )
+
+
+def _delivery(row: m.GitHubWebhookDelivery) -> dict[str, Any]:
+    received: datetime = row.created_at
+    return {"event": row.event_type, "outcome": row.outcome, "reason": row.reason,
+            "received_at": received}  # fmt: skip
+
+
+def branch_head(db: Session, *, ctx: AppContext, project_id: str) -> tuple[str, str]:
+    """(branch, SHA of its head on GitHub now) for a GitHub project: what a push would have
+    deployed. The caller has checked that the user may see the project."""
+    link = db.scalar(
+        select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.project_id == project_id)
+    )
+    if link is None:
+        raise NotFound("this project is not linked to a GitHub repository",
+                       code="github_link_missing")  # fmt: skip
+    if not link.active:
+        raise Conflict("the project's GitHub link is inactive: reconnect GitHub or restore the "
+                       "App's access to the repository", code="github_link_inactive")  # fmt: skip
+    installation_id, repo_id = link.installation_id, link.repo_id
+    full_name, branch = link.full_name, link.selected_branch
+    end_transaction(db)
+    gateway = gateway_for(ctx)
+    token = gateway.installation_token(
+        installation_id, repo_ids=[repo_id], permissions=CLONE_PERMISSIONS
+    )
+    answer = gateway.request(
+        "GET", f"/repos/{full_name}/branches/{quote(branch, safe='/')}",
+        auth=f"Bearer {token}", rate_key="installation",
+    )  # fmt: skip
+    return branch, str(answer.json()["commit"]["sha"])
