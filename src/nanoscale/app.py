@@ -29,6 +29,7 @@ from nanoscale.errors import (
     NotFound,
     RateLimited,
     error_body,
+    error_body_of,
     is_api_path,
 )
 from nanoscale.forwarded import ForwardedHeadersMiddleware
@@ -84,7 +85,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _nanoscale_error(request: Request, exc: NanoScaleError) -> Response:
         if request.url.path in BROWSER_STEPS:
             return _browser_step_error(app, request, exc)
-        response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+        response = JSONResponse(error_body_of(exc), status_code=exc.status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -101,7 +102,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             InvalidInput(input_message(p), field=_loc(p)) for p in problems
         ]
         error = errors[0] if len(errors) == 1 else InvalidFields(errors)
-        return JSONResponse({"error": error.to_dict()}, status_code=422)
+        return JSONResponse(error_body_of(error), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -45,6 +45,16 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def error_body_of(exc: NanoScaleError) -> dict[str, Any]:
+    """`error_body` for an exception; several fields at once also list each under `errors`."""
+    body = error_body(exc.code, exc.message, exc.field)
+    if isinstance(exc, InvalidFields):
+        body["error"]["errors"] = [
+            error_body(e.code, e.message, e.field)["error"] for e in exc.errors
+        ]
+    return body
+
+
 def is_api_path(path: str) -> bool:
     """True for the JSON API's paths (errors answer in JSON there, HTML elsewhere)."""
     return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
@@ -60,9 +70,6 @@ class NanoScaleError(Exception):
         self.message = message
         self.code = code or self.default_code
         self.field = field
-
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "field": self.field}
 
 
 class ConfigError(NanoScaleError):
@@ -85,10 +92,6 @@ class InvalidFields(InvalidInput):
             raise ValueError("InvalidFields needs at least one error")
         super().__init__(errors[0].message, code=errors[0].code, field=errors[0].field)
         self.errors = errors
-
-    def to_dict(self) -> dict[str, object]:
-        listed = [{"field": e.field, "message": e.message, "code": e.code} for e in self.errors]
-        return {**super().to_dict(), "errors": listed}
 
 
 def raise_all(errors: list[InvalidInput]) -> None:
