@@ -25,6 +25,7 @@ from nanoscale.accounts import audit
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
+from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import Conflict, Forbidden, InvalidInput
 from nanoscale.github import app_models as am
 from nanoscale.github.app_config import apply_stored_app
@@ -112,14 +113,14 @@ def finish(db: Session, *, ctx: AppContext, user: User, code: str | None, state:
     if not user.is_admin:
         raise Forbidden("only admins can do this", code="admin_required")
     spend_state(db, user=user, state=state)
-    db.commit()
+    end_transaction(db)  # the state stays spent whatever follows; no lock while GitHub answers
     if ctx.settings.github_configured:
         raise Conflict("a GitHub App is already configured", code="github_app_exists")
     if not code or not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", code):
         raise InvalidInput("GitHub sent no usable code", code="manifest_code_invalid")
     app = _convert(ctx, code)
     slug = _store(db, ctx=ctx, user=user, app=app)
-    db.commit()
+    end_transaction(db)  # stored before it is used: apply_stored_app reads it back
     apply_stored_app(ctx)
     return slug
 
