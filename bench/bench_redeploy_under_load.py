@@ -75,7 +75,7 @@ def run(harness: DeployHarness, http_port: int) -> int:
                 time.sleep(0.5)
             result = load.stop()
         bound = load.retry_bound(REDEPLOYS)
-        mode = "keep-alive, one resend" if keep_alive else "fresh connections, no retry"
+        mode = "keep-alive" if keep_alive else "fresh connections"
         print(f"== clients: {mode}")
         print(
             f"redeploys under load:      {REDEPLOYS} (real pipeline: fetch, build, start, switch)"

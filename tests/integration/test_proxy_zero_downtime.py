@@ -1,8 +1,9 @@
 """Route switches between real releases under continuous HTTP load through a real Caddy
 fail no request: start the new release, wait for health, switch, drain, stop the old one.
 
-Strict mode (a fresh connection per request) allows no retry at all; keep-alive mode (as
-browsers) allows one resend per client and config change, and reports how many it used."""
+Both modes (a fresh connection per request, and keep-alive as browsers) allow one resend of
+a GET whose connection closed before any response byte, at most one per client and config
+change, and report how many they used; any other error is a failure."""
 
 from __future__ import annotations
 
