@@ -39,6 +39,7 @@ def main() -> None:
                              github_source=source)  # fmt: skip
         started = time.perf_counter()
         states = []
+        project_id: str | None = None
         try:
             with session_scope(w.ctx.sessions) as db:
                 project, _ = projects.create_and_deploy(db, ctx=w.ctx, owner=w.user, data=data,
@@ -56,8 +57,9 @@ def main() -> None:
         finally:
             worker.backends.runtime.stop_all(grace_seconds=2)  # type: ignore[attr-defined]
             worker.backends.close()
-            with contextlib.suppress(PlatformError):
-                remove_project_user(data.name)
+            if project_id is not None:
+                with contextlib.suppress(PlatformError):
+                    remove_project_user(data.name, project_id)
         elapsed = time.perf_counter() - started
         print(f"deployments: {len(states)} ({', '.join(sorted(set(states)))})")
         clone = [t for t in w.sim.state.installation_tokens.values()

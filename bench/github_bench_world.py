@@ -58,6 +58,7 @@ def bench_world(
         served = sim.serve()
         values = {
             "data_dir": root / "var", "secret_key": generate_key(), "worker_enabled": False,
+            "proxy": "none",
             "database_url": f"sqlite:///{root / 'nanoscale.db'}",
             **github_overrides(sim, served, app), **settings,
         }  # fmt: skip
