@@ -35,6 +35,7 @@ from nanoscale.errors import (
 from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.github.app_config import apply_stored_app
 from nanoscale.github.credentials import register_github_credentials
+from nanoscale.github.status_reports.reporter import start_status_reporter
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
@@ -137,7 +138,10 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = start_worker(ctx) if settings.worker_enabled else None
+        reporter = start_status_reporter(ctx) if settings.worker_enabled else None
         yield
+        if reporter is not None:
+            reporter.stop()
         if worker is not None:
             worker.stop()
         close_backends(ctx)

@@ -1,0 +1,142 @@
+"""The status reporter: a background loop (one daemon thread, started by the app lifespan next
+to the deploy worker) that brings GitHub up to date with NanoScale's deployments.
+
+Each pass: learn the permissions of installations never listed (`GET /app/installations/{id}`
+with the App JWT), enrol new deployments, then post what changed, each job outside any database
+transaction. A failed post is retried with exponential backoff (GitHub's Retry-After honoured)
+and given up after MAX_ATTEMPTS; progress is saved step by step, so nothing is posted twice
+after a failure or a restart. Nothing here touches a deployment: GitHub down or refusing never
+blocks or fails one. `run_once()` is one pass (tests call it directly).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from nanoscale.context import AppContext
+from nanoscale.db.base import utcnow
+from nanoscale.db.engine import session_scope
+from nanoscale.errors import NanoScaleError
+from nanoscale.github import models as m
+from nanoscale.github.errors import GitHubAccessLost, GitHubRateLimited
+from nanoscale.github.runtime import gateway_for
+from nanoscale.github.status_reports.models import GitHubStatusReport as Report
+from nanoscale.github.status_reports.post import post_job
+from nanoscale.github.status_reports.scan import Job, due, enrol, unknown_permissions
+from nanoscale.github.status_reports.states import is_final
+from nanoscale.logs import get_logger
+
+log = get_logger("nanoscale.github.status_reports")
+COMPONENT = "github_status_reporter"
+POLL_SECONDS = 2.0
+MAX_ATTEMPTS = 12
+FIRST_BACKOFF = timedelta(seconds=15)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class StatusReporter:
+    def __init__(self, ctx: AppContext, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.ctx = ctx
+        self.clock = clock
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Report what changed; returns how many deployments had something posted (or tried)."""
+        if not self.ctx.settings.github_configured:
+            return 0
+        self._learn_permissions()
+        with session_scope(self.ctx.sessions) as db:
+            enrol(db)
+        with session_scope(self.ctx.sessions) as db:
+            jobs = due(db, ctx=self.ctx, now=self.clock())
+        for job in jobs:
+            self._report(job)
+        return len(jobs)
+
+    def _learn_permissions(self) -> None:
+        with session_scope(self.ctx.sessions) as db:
+            wanted = unknown_permissions(db)
+        for installation_id in wanted:
+            gateway = gateway_for(self.ctx)
+            try:
+                jwt = f"Bearer {gateway.app_jwt()}"
+                path = f"/app/installations/{installation_id}"
+                answer = gateway.request("GET", path, auth=jwt, rate_key="app")
+                permissions = dict(answer.json().get("permissions") or {})
+            except GitHubAccessLost:
+                permissions = {}  # uninstalled: nothing can be reported
+            except NanoScaleError as exc:
+                log.warning("github.status_report.permissions_unknown",
+                            installation_id=installation_id, error=exc.code)  # fmt: skip
+                continue
+            with session_scope(self.ctx.sessions) as db:
+                db.execute(update(m.GitHubInstallation)
+                           .where(m.GitHubInstallation.installation_id == installation_id)
+                           .values(permissions=permissions))  # fmt: skip
+
+    def _report(self, job: Job) -> None:
+        def created(github_deployment_id: int) -> None:
+            self._save(job, github_deployment_id=github_deployment_id)
+
+        def posted(state: str) -> None:
+            self._save(job, reported_state=state, attempts=0, retry_at=None, last_error=None,
+                       done=is_final(job.mode, state))  # fmt: skip
+            log.info("github.status_report.posted", deployment_id=job.deployment_id,
+                     mode=job.mode, state=state)  # fmt: skip
+
+        try:
+            post_job(gateway_for(self.ctx), job, created=created, posted=posted,
+                     base_url=self.ctx.settings.resolved_public_base_url)  # fmt: skip
+        except NanoScaleError as exc:
+            self._failed(job, exc)
+
+    def _failed(self, job: Job, exc: NanoScaleError) -> None:
+        attempts = job.attempts + 1
+        wait = min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+        if isinstance(exc, GitHubRateLimited):
+            wait = max(wait, timedelta(seconds=exc.retry_after))
+        give_up = attempts >= MAX_ATTEMPTS
+        self._save(job, attempts=attempts, retry_at=self.clock() + wait, last_error=exc.code,
+                   done=give_up)  # fmt: skip
+        event = "github.status_report.gave_up" if give_up else "github.status_report.failed"
+        log.warning(event, deployment_id=job.deployment_id, mode=job.mode, error=exc.code,
+                    attempts=attempts)  # fmt: skip
+
+    def _save(self, job: Job, **values: object) -> None:
+        with session_scope(self.ctx.sessions) as db:
+            db.execute(
+                update(Report).where(Report.deployment_id == job.deployment_id).values(**values)
+            )
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="ns-github-status", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the loop must outlive any one bad pass
+                log.exception("github.status_report.pass_failed")
+            self._stopping.wait(POLL_SECONDS)
+
+
+def start_status_reporter(ctx: AppContext) -> StatusReporter:
+    reporter = StatusReporter(ctx)
+    reporter.start()
+    ctx.components[COMPONENT] = reporter
+    return reporter

@@ -1,0 +1,134 @@
+"""The reporter's database side: enrol new deployments of GitHub-linked projects, and find
+the reports that have something new to say. Short transactions only; no GitHub call here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from nanoscale.context import AppContext
+from nanoscale.deployments.backends import backends_for
+from nanoscale.deployments.models import Deployment
+from nanoscale.deployments.reads.status import project_url
+from nanoscale.deployments.states import ACTIVE_STATES, DeploymentState
+from nanoscale.github import models as m
+from nanoscale.github.status_reports.models import GitHubStatusReport as Report
+from nanoscale.github.status_reports.modes import reporting_for
+from nanoscale.github.status_reports.states import (
+    Observed,
+    deployment_steps,
+    is_final,
+    status_steps,
+)
+from nanoscale.projects.models import Project
+
+BATCH = 50  # reports handled per pass; the rest wait for the next one
+
+
+@dataclass(frozen=True)
+class Job:
+    """One deployment's pending report, detached from the database."""
+
+    deployment_id: str
+    project_id: str
+    project_name: str
+    mode: str
+    installation_id: int
+    repo_id: int
+    full_name: str
+    sha: str
+    ref: str | None
+    github_deployment_id: int | None
+    attempts: int
+    steps: tuple[str, ...]
+    environment_url: str | None
+
+
+def unknown_permissions(db: Session) -> list[int]:
+    """Installations with new deployments to enrol whose permissions were never listed."""
+    rows = db.scalars(
+        select(m.ProjectGitHubLink.installation_id)
+        .join(Deployment, Deployment.project_id == m.ProjectGitHubLink.project_id)
+        .join(m.GitHubInstallation,
+              m.GitHubInstallation.installation_id == m.ProjectGitHubLink.installation_id)
+        .outerjoin(Report, Report.deployment_id == Deployment.id)
+        .where(Report.deployment_id.is_(None), m.GitHubInstallation.permissions.is_(None))
+        .distinct()
+    )  # fmt: skip
+    return list(rows)
+
+
+def enrol(db: Session) -> int:
+    """A report row for each new deployment of a linked project, its mode decided now."""
+    rows = db.execute(
+        select(Deployment, m.ProjectGitHubLink, m.GitHubInstallation)
+        .join(m.ProjectGitHubLink, m.ProjectGitHubLink.project_id == Deployment.project_id)
+        .outerjoin(m.GitHubInstallation,
+                   m.GitHubInstallation.installation_id == m.ProjectGitHubLink.installation_id)
+        .outerjoin(Report, Report.deployment_id == Deployment.id)
+        .where(Report.deployment_id.is_(None))
+        .limit(BATCH)
+    ).all()  # fmt: skip
+    made = 0
+    for deployment, link, installation in rows:
+        if deployment.commit_sha is None and deployment.state in ACTIVE_STATES:
+            continue  # its commit is not resolved yet
+        if link.active and installation is not None and installation.permissions is None:
+            continue  # the reporter asks GitHub for them first
+        mode = "none"
+        if link.active and installation is not None and deployment.commit_sha is not None:
+            mode = reporting_for(installation.permissions, suspended=installation.suspended).mode
+        db.add(Report(deployment_id=deployment.id, mode=mode, done=mode == "none", attempts=0))
+        made += 1
+    return made
+
+
+def due(db: Session, *, ctx: AppContext, now: datetime) -> list[Job]:
+    """Reports with steps to post; reports with nothing left to say are closed here."""
+    rows = db.execute(
+        select(Report, Deployment, Project, m.ProjectGitHubLink)
+        .join(Deployment, Deployment.id == Report.deployment_id)
+        .join(Project, Project.id == Deployment.project_id)
+        .join(m.ProjectGitHubLink, m.ProjectGitHubLink.project_id == Project.id)
+        .where(Report.done.is_(False), or_(Report.retry_at.is_(None), Report.retry_at <= now))
+        .order_by(Deployment.queued_at)
+    ).all()  # open rows are few: in-flight deployments and one live release per project
+    jobs: list[Job] = []
+    for report, deployment, project, link in rows:
+        seen = Observed(
+            state=deployment.state,
+            ran=deployment.fetching_at is not None,
+            retired=deployment.release_stopped_at is not None,
+        )
+        pick = deployment_steps if report.mode == "deployments" else status_steps
+        steps = pick(seen, report.reported_state)
+        if len(jobs) >= BATCH:
+            break
+        if not steps:
+            report.done = is_final(report.mode, report.reported_state)
+            continue
+        url = None
+        if "success" in steps and deployment.state == DeploymentState.LIVE:
+            proxy = backends_for(ctx).proxy
+            url = project_url(db, project=project, settings=ctx.settings, proxy=proxy)
+        jobs.append(
+            Job(
+                deployment_id=deployment.id,
+                project_id=project.id,
+                project_name=project.name,
+                mode=report.mode,
+                installation_id=link.installation_id,
+                repo_id=link.repo_id,
+                full_name=link.full_name,
+                sha=str(deployment.commit_sha),
+                ref=deployment.ref,
+                github_deployment_id=report.github_deployment_id,
+                attempts=report.attempts,
+                steps=tuple(steps),
+                environment_url=url,
+            )
+        )
+    return jobs
