@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from nanoscale.api.contract import errors
 from nanoscale.api.deps import AdminUser, Context, CurrentAuth, DbSession
@@ -27,7 +27,7 @@ class ManifestIn(BaseModel):
     organization: str | None = Field(default=None, max_length=39, pattern=manifest.LOGIN_RE.pattern)
     name: str | None = Field(default=None, min_length=1, max_length=34)
     # Also ask for deployments: write and statuses: write (deploy status shown on GitHub).
-    status_reporting: bool = True
+    status_reporting: StrictBool = True
 
 
 class ManifestOut(BaseModel):
