@@ -120,7 +120,12 @@ def test_deployments_need_permission_a_known_ref_and_honour_auto_merge(
     narrowed = github_sim.mint_installation_token(
         world.installation, permissions={"contents": "read", "metadata": "read"}
     )
-    assert _deploy(github_web, bearer(narrowed.token), ref="main").status_code == 403
+    refused = _deploy(github_web, bearer(narrowed.token), ref="main")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by integration"
+    listing = github_web.get(DEPLOYMENTS, headers=bearer(narrowed.token))  # reading needs it too
+    assert listing.status_code == 403
+    assert listing.json()["message"] == "Resource not accessible by integration"
     assert _deploy(github_web, auth, ref="no-such-branch").status_code == 422
     github_sim.create_branch(world.private, "topic")
     github_sim.commit(world.private, "main", {"later": "1"})  # topic is now behind main

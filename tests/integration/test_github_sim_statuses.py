@@ -69,6 +69,18 @@ def test_creating_a_status_needs_the_statuses_permission_and_a_real_commit(
     assert github_web.get(f"/api/v3/repos/alice/app/commits/{sha}/status").status_code == 404
 
 
+def test_reading_statuses_without_the_permission_is_not_accessible_by_integration(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)  # the App has no statuses permission
+    sha = github_sim.commit(world.private, "main", {"a": "1"})
+    auth = bearer(github_sim.mint_installation_token(world.installation).token)
+    for path in (f"commits/{sha}/status", f"commits/{sha}/statuses"):
+        refused = github_web.get(f"/api/v3/repos/alice/app/{path}", headers=auth)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["message"] == "Resource not accessible by integration"
+
+
 def test_a_new_status_is_announced_as_a_status_event(
     github_sim: GitHubSimulator, github_web: httpx.Client, webhook_receiver: WebhookReceiver
 ) -> None:

@@ -1,8 +1,9 @@
 """Commit statuses: create one for a SHA, read a ref's combined status and its status list.
 
 Follows https://docs.github.com/en/rest/commits/statuses: writing needs the App permission
-`statuses: write`; statuses created with an installation token are by the App's bot; each
-creation emits the `status` event.
+`statuses: write` and reading `statuses: read` (an installation token without it gets 403
+"Resource not accessible by integration"); statuses created with an installation token are
+by the App's bot; each creation emits the `status` event.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import gitstore
-from .auth import Credential, acting_app, may_read, may_write
+from .auth import Credential, acting_app, may_write
 from .http import (
     BadJSON,
     gh_error,
     gh_json,
     json_body,
-    not_found,
     paginate,
     problems_parsing_json,
     sim,
@@ -30,6 +30,7 @@ from .http import (
 )
 from .payloads_deploy import combined_json, status_event, status_json
 from .records import CommitStatus
+from .rest_deployments import read_refused
 from .rest_repos import lookup
 from .state import Installation, Repository
 
@@ -106,8 +107,9 @@ async def _ref_statuses(request: Request) -> tuple[Repository, str] | Response:
     repo = lookup(request)
     if isinstance(repo, Response):
         return repo
-    if not may_read(state_of(request), request.state.credential, repo, "statuses"):
-        return not_found(DOC)
+    refused = read_refused(request, repo, "statuses", DOC)
+    if refused is not None:
+        return refused
     ref = request.path_params["ref"]
     sha = await run_in_threadpool(gitstore.resolve, repo.path, ref)
     if sha is None:
