@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.github import models as m
 from nanoscale.github.status_reports.models import GitHubStatusReport
 from nanoscale.github.status_reports.reporter import StatusReporter
 from nanoscale.settings import Settings
@@ -222,3 +223,38 @@ def test_a_status_post_failing_after_the_deployment_was_made_resumes_without_a_d
     StatusReporter(gh.ctx, clock=lambda: utcnow() + timedelta(minutes=5)).run_once()
     assert _github_deployments(gh) == [deployment]  # the GitHub deployment is reused
     assert _states(deployment) == ["queued", "in_progress", "success"]
+
+
+def test_accepted_new_permissions_turn_reporting_on_for_the_next_deployment(
+    gh: GitHubHarness,
+) -> None:
+    alice, project_id = _linked(gh, {})
+    reporter = StatusReporter(gh.ctx)
+    gh.run_until_idle()
+    reporter.run_once()
+    assert _github_deployments(gh) == []
+    gh.sim.request_permissions(gh.world.app, {**gh.world.app.permissions, **BOTH})
+    (installation,) = [i for i in gh.sim.state.installations.values() if i.app is gh.world.app]
+    gh.sim.accept_permissions(installation)  # GitHub tells NanoScale: new_permissions_accepted
+    assert gh.sim.deliverer.wait_idle(60)
+    status = alice.client.get("/api/integrations/github/status").json()
+    assert status["installations"][0]["status_reporting"]["mode"] == "deployments"
+    redeploy = alice.client.post(f"/api/projects/{project_id}/redeploy", headers=alice.headers)
+    assert redeploy.status_code == 202, redeploy.text
+    gh.run_until_idle()
+    reporter.run_once()
+    (deployment,) = _github_deployments(gh)  # the earlier deployment stays unreported
+    assert _states(deployment) == ["queued", "in_progress", "success"]
+
+
+def test_permissions_never_listed_are_asked_of_github_before_reporting(gh: GitHubHarness) -> None:
+    _linked(gh, BOTH)
+    with session_scope(gh.ctx.sessions) as db:  # as after an upgrade: nothing known yet
+        db.execute(update(m.GitHubInstallation).values(permissions=None))
+    gh.run_until_idle()
+    StatusReporter(gh.ctx).run_once()  # GET /app/installations/{id} with the App's JWT
+    (deployment,) = _github_deployments(gh)
+    assert _states(deployment) == ["queued", "in_progress", "success"]
+    with session_scope(gh.ctx.sessions) as db:
+        (row,) = db.scalars(select(m.GitHubInstallation))
+        assert row.permissions is not None and row.permissions["deployments"] == "write"
