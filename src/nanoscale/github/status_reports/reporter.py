@@ -44,6 +44,8 @@ class StatusReporter:
         self.clock = clock
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Installation id -> when to ask GitHub for its permissions again after a failure.
+        self._ask_again_at: dict[int, datetime] = {}
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -64,6 +66,8 @@ class StatusReporter:
         with session_scope(self.ctx.sessions) as db:
             wanted = unknown_permissions(db)
         for installation_id in wanted:
+            if self._ask_again_at.get(installation_id, self.clock()) > self.clock():
+                continue
             gateway = gateway_for(self.ctx)
             try:
                 jwt = f"Bearer {gateway.app_jwt()}"
@@ -75,7 +79,9 @@ class StatusReporter:
             except NanoScaleError as exc:
                 log.warning("github.status_report.permissions_unknown",
                             installation_id=installation_id, error=exc.code)  # fmt: skip
+                self._ask_again_at[installation_id] = self.clock() + FIRST_BACKOFF
                 continue
+            self._ask_again_at.pop(installation_id, None)
             with session_scope(self.ctx.sessions) as db:
                 db.execute(update(m.GitHubInstallation)
                            .where(m.GitHubInstallation.installation_id == installation_id)
