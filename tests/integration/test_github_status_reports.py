@@ -6,6 +6,8 @@ the report is retried later. The reporter runs deterministically (`run_once()`).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import select, update
 
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.deployments.backends import backends_for
 from nanoscale.github import models as m
 from nanoscale.github.status_reports.models import GitHubStatusReport
 from nanoscale.github.status_reports.reporter import StatusReporter
@@ -258,3 +261,61 @@ def test_permissions_never_listed_are_asked_of_github_before_reporting(gh: GitHu
     with session_scope(gh.ctx.sessions) as db:
         (row,) = db.scalars(select(m.GitHubInstallation))
         assert row.permissions is not None and row.permissions["deployments"] == "write"
+
+
+def test_two_reporters_at_once_post_each_status_once(gh: GitHubHarness) -> None:
+    _linked(gh, BOTH)
+    gh.run_until_idle()
+    reporters = [StatusReporter(gh.ctx) for _ in range(4)]
+    threads = [threading.Thread(target=r.run_once) for r in reporters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (deployment,) = _github_deployments(gh)
+    assert _states(deployment) == ["queued", "in_progress", "success"]
+
+
+@pytest.fixture
+def served(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    deploy_data_dir: Path,
+    github_sim: GitHubSimulator,
+    github_served: ServedSimulator,
+) -> Iterator[GitHubHarness]:
+    """The orchestrator as `nanoscale serve` runs it: worker and reporter in the background."""
+    with github_harness(
+        make_settings, github_sim, github_served, database_url=database_url,
+        data_dir=deploy_data_dir, health_check_timeout_seconds=20, drain_seconds=0.2,
+        lease_seconds=5, worker_poll_seconds=0.1, worker_enabled=True,
+    ) as harness:  # fmt: skip
+        harness.deliver_to_nanoscale()
+        try:
+            yield harness
+            harness.sim.deliverer.wait_idle(60)
+            harness.recorder.assert_clean()
+        finally:  # releases outlive an orchestrator by design; a test's must not
+            runtime = backends_for(harness.ctx).runtime
+            stop_all = getattr(runtime, "stop_all", None)
+            if stop_all is not None:
+                stop_all(grace_seconds=2)
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "GitHub never heard"
+        time.sleep(0.2)
+
+
+def test_the_running_orchestrator_reports_on_its_own(served: GitHubHarness) -> None:
+    gh = served
+    _linked(gh, BOTH)
+    _eventually(lambda: [_states(d) for d in _github_deployments(gh)] == [
+        ["queued", "in_progress", "success"]])  # fmt: skip
+    second_sha = _push(gh, "v2")
+    _eventually(lambda: [_states(d) for d in _github_deployments(gh)] == [
+        ["queued", "in_progress", "success", "inactive"],
+        ["queued", "in_progress", "success"]])  # fmt: skip
+    assert _github_deployments(gh)[1].sha == second_sha

@@ -4,9 +4,10 @@ to the deploy worker) that brings GitHub up to date with NanoScale's deployments
 Each pass: learn the permissions of installations never listed (`GET /app/installations/{id}`
 with the App JWT), enrol new deployments, then post what changed, each job outside any database
 transaction. A failed post is retried with exponential backoff (GitHub's Retry-After honoured)
-and given up after MAX_ATTEMPTS; progress is saved step by step, so nothing is posted twice
-after a failure or a restart. Nothing here touches a deployment: GitHub down or refusing never
-blocks or fails one. `run_once()` is one pass (tests call it directly).
+and given up after MAX_ATTEMPTS; progress is saved step by step and each job is claimed in the
+database first, so nothing is posted twice after a failure or a restart, or by two reporters.
+Nothing here touches a deployment: GitHub down or refusing never blocks or fails one.
+`run_once()` is one pass (tests call it directly).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
+from nanoscale.deployments.queue.sql import changed
 from nanoscale.errors import NanoScaleError
 from nanoscale.github import models as m
 from nanoscale.github.errors import GitHubAccessLost, GitHubRateLimited
@@ -36,6 +38,7 @@ POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 12
 FIRST_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(hours=1)
+CLAIM = timedelta(seconds=60)  # one job's posts take seconds; a dead reporter's claim expires
 
 
 class StatusReporter:
@@ -87,13 +90,30 @@ class StatusReporter:
                            .where(m.GitHubInstallation.installation_id == installation_id)
                            .values(permissions=permissions))  # fmt: skip
 
+    def _claim(self, job: Job) -> bool:
+        """Take the job for CLAIM_SECONDS, unless another reporter (thread or process) has it:
+        `retry_at` in the future means taken or backing off. A reporter that dies mid-job
+        leaves the claim to expire."""
+        now = self.clock()
+        with session_scope(self.ctx.sessions) as db:
+            taken = changed(
+                db,
+                update(Report)
+                .where(Report.deployment_id == job.deployment_id, Report.done.is_(False),
+                       or_(Report.retry_at.is_(None), Report.retry_at <= now))
+                .values(retry_at=now + CLAIM),
+            )  # fmt: skip
+        return taken == 1
+
     def _report(self, job: Job) -> None:
+        if not self._claim(job):
+            return
+
         def created(github_deployment_id: int) -> None:
             self._save(job, github_deployment_id=github_deployment_id)
 
         def posted(state: str) -> None:
-            self._save(job, reported_state=state, attempts=0, retry_at=None, last_error=None,
-                       done=is_final(job.mode, state))  # fmt: skip
+            self._save(job, reported_state=state, done=is_final(job.mode, state))
             log.info("github.status_report.posted", deployment_id=job.deployment_id,
                      mode=job.mode, state=state)  # fmt: skip
 
@@ -102,6 +122,8 @@ class StatusReporter:
                      base_url=self.ctx.settings.resolved_public_base_url)  # fmt: skip
         except NanoScaleError as exc:
             self._failed(job, exc)
+            return
+        self._save(job, attempts=0, retry_at=None, last_error=None)
 
     def _failed(self, job: Job, exc: NanoScaleError) -> None:
         attempts = job.attempts + 1

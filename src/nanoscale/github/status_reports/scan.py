@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nanoscale.context import AppContext
@@ -81,7 +82,12 @@ def enrol(db: Session) -> int:
         mode = "none"
         if link.active and installation is not None and deployment.commit_sha is not None:
             mode = reporting_for(installation.permissions, suspended=installation.suspended).mode
-        db.add(Report(deployment_id=deployment.id, mode=mode, done=mode == "none", attempts=0))
+        try:
+            with db.begin_nested():  # another reporter may enrol it at the same moment
+                db.add(Report(deployment_id=deployment.id, mode=mode, done=mode == "none",
+                              attempts=0))  # fmt: skip
+        except IntegrityError:
+            continue
         made += 1
     return made
 
