@@ -2,8 +2,9 @@
 
 Follows https://docs.github.com/en/rest/commits/statuses: writing needs the App permission
 `statuses: write` and reading `statuses: read` (an installation token without it gets 403
-"Resource not accessible by integration"); statuses created with an installation token are
-by the App's bot; each creation emits the `status` event.
+"Resource not accessible by integration"); at most 1000 statuses per SHA and context (422
+after); statuses created with an installation token are by the App's bot; each creation emits
+the `status` event.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .state import Installation, Repository
 
 DOC = "/commits/statuses"
 STATES = ("error", "failure", "pending", "success")
+MAX_PER_CONTEXT = 1000  # "a limit of 1000 statuses per sha and context within a repository"
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 
 
@@ -64,6 +66,11 @@ async def create_status(request: Request) -> Response:
         return problems_parsing_json()
     if body.get("state") not in STATES:
         error = {"resource": "Status", "field": "state", "code": "invalid"}
+        return validation_errors([error], f"{DOC}#create-a-commit-status")
+    context = str(body.get("context") or "default")
+    if sum(1 for s in _statuses(request, repo, sha) if s.context == context) >= MAX_PER_CONTEXT:
+        message = "This SHA and context has reached the maximum number of statuses."
+        error = {"resource": "Status", "code": "custom", "message": message}
         return validation_errors([error], f"{DOC}#create-a-commit-status")
     status = _record(request, repo, cred, sha, body)
     await run_in_threadpool(_announce, request, repo, status)
