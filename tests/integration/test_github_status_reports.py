@@ -319,3 +319,27 @@ def test_the_running_orchestrator_reports_on_its_own(served: GitHubHarness) -> N
         ["queued", "in_progress", "success", "inactive"],
         ["queued", "in_progress", "success"]])  # fmt: skip
     assert _github_deployments(gh)[1].sha == second_sha
+
+
+def test_superseded_deployments_turn_inactive_or_never_reach_github(gh: GitHubHarness) -> None:
+    alice, project_id = _linked(gh, BOTH)
+    reporter = StatusReporter(gh.ctx)
+    reporter.run_once()  # GitHub hears of the first deployment (queued)
+    _push(gh, "v2")  # queued, never reported: coalesced away before the reporter saw it
+    newest = _push(gh, "v3")
+    gh.run_until_idle()  # the newest commit wins; the others are superseded
+    reporter.run_once()
+    states = [d["state"] for d in _deployments_of(alice, project_id)]
+    assert states == ["superseded", "superseded", "live"]
+    first, last = _github_deployments(gh)
+    assert (first.sha, _states(first)) == (_head_before(gh, newest, 2), ["queued", "inactive"])
+    assert (last.sha, _states(last)) == (newest, ["queued", "in_progress", "success"])
+    assert reporter.run_once() == 0
+    with session_scope(gh.ctx.sessions) as db:
+        assert [r.done for r in db.scalars(select(GitHubStatusReport))].count(True) == 2
+
+
+def _head_before(gh: GitHubHarness, sha: str, generations: int) -> str:
+    for _ in range(generations):
+        sha = gitstore.commit_info(gh.world.app_repo.path, sha).parents[0]
+    return sha

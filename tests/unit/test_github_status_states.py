@@ -10,6 +10,7 @@ from nanoscale.github.status_reports.states import (
     Observed,
     deployment_steps,
     is_final,
+    settled,
     status_steps,
 )
 
@@ -30,6 +31,8 @@ def seen(state: str, *, ran: bool = True, retired: bool = False) -> Observed:
         (seen("failed"), "queued", ["in_progress", "failure"]),
         (seen("failed", ran=False), None, ["queued", "failure"]),
         (seen("superseded", ran=False), "queued", ["inactive"]),
+        (seen("superseded", ran=False), None, []),  # coalesced before GitHub heard of it
+        (seen("cancelled", ran=False), None, []),
         (seen("cancelled"), "in_progress", ["inactive"]),
     ],
 )
@@ -48,6 +51,7 @@ def test_deployment_statuses_follow_the_path_not_yet_reported(
         (seen("live", retired=True), "success", []),  # a commit status stays success
         (seen("failed"), None, ["failure"]),
         (seen("superseded", ran=False), "pending", ["error"]),
+        (seen("superseded", ran=False), None, []),
     ],
 )
 def test_a_commit_status_says_only_where_the_deployment_is_now(
@@ -59,6 +63,10 @@ def test_a_commit_status_says_only_where_the_deployment_is_now(
 def test_final_states_end_reporting() -> None:
     assert not is_final("deployments", "success")  # it turns inactive when replaced
     assert is_final("deployments", "inactive") and is_final("statuses", "success")
+    assert not settled("deployments", seen("live"))
+    assert settled("deployments", seen("live", retired=True)) and settled("statuses", seen("live"))
+    assert settled("deployments", seen("superseded", ran=False))
+    assert not settled("statuses", seen("building"))
 
 
 def test_the_mode_follows_the_installation_permissions() -> None:

@@ -21,7 +21,7 @@ from nanoscale.github.status_reports.modes import reporting_for
 from nanoscale.github.status_reports.states import (
     Observed,
     deployment_steps,
-    is_final,
+    settled,
     status_steps,
 )
 from nanoscale.projects.models import Project
@@ -114,7 +114,7 @@ def due(db: Session, *, ctx: AppContext, now: datetime) -> list[Job]:
         if len(jobs) >= BATCH:
             break
         if not steps:
-            report.done = is_final(report.mode, report.reported_state)
+            report.done = settled(report.mode, seen)
             continue
         url = None
         if "success" in steps and deployment.state == DeploymentState.LIVE:

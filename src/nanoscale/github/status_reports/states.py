@@ -38,6 +38,8 @@ class Observed:
 
 def deployment_steps(seen: Observed, reported: str | None) -> list[str]:
     """The deployment statuses to post, in order, to bring GitHub from `reported` to now."""
+    if reported is None and _never_ran(seen):
+        return []  # coalesced away before GitHub heard of it: no GitHub deployment at all
     path = ["queued"]
     if seen.ran:
         path.append("in_progress")
@@ -52,6 +54,8 @@ def deployment_steps(seen: Observed, reported: str | None) -> list[str]:
 
 def status_steps(seen: Observed, reported: str | None) -> list[str]:
     """The commit status to post (at most one: a commit status replaces the previous one)."""
+    if reported is None and _never_ran(seen):
+        return []
     if seen.state == S.LIVE:
         target = "success"
     elif seen.state == S.FAILED:
@@ -69,6 +73,17 @@ def _after(path: list[str], reported: str | None) -> list[str]:
     if reported not in path:  # reported something this path no longer has: say where it is now
         return path[-1:] if path[-1] != reported else []
     return path[path.index(reported) + 1 :]
+
+
+def _never_ran(seen: Observed) -> bool:
+    return seen.state in (S.SUPERSEDED, S.CANCELLED) and not seen.ran
+
+
+def settled(mode: str, seen: Observed) -> bool:
+    """Nothing will ever be posted for this deployment again (once its steps are posted)."""
+    if seen.state == S.LIVE:
+        return mode != "deployments" or seen.retired  # a live release turns inactive later
+    return seen.state in (S.FAILED, S.SUPERSEDED, S.CANCELLED)
 
 
 def is_final(mode: str, reported: str | None) -> bool:
