@@ -343,3 +343,18 @@ def _head_before(gh: GitHubHarness, sha: str, generations: int) -> str:
     for _ in range(generations):
         sha = gitstore.commit_info(gh.world.app_repo.path, sha).parents[0]
     return sha
+
+
+def test_a_permission_withdrawn_on_github_is_noticed_and_shown(gh: GitHubHarness) -> None:
+    alice, _project_id = _linked(gh, BOTH)
+    (installation,) = [i for i in gh.sim.state.installations.values() if i.app is gh.world.app]
+    del installation.permissions["deployments"]  # the owner's installation no longer grants it
+    gh.run_until_idle()
+    reporter = StatusReporter(gh.ctx)
+    reporter.run_once()  # GitHub refuses the narrowed token (422): permissions asked again
+    assert _github_deployments(gh) == []
+    status = alice.client.get("/api/integrations/github/status").json()
+    assert status["installations"][0]["status_reporting"]["mode"] == "statuses"
+    reporter.run_once()  # nothing was shown yet: the deployment is reported the way left
+    assert [(s.context, s.state) for s in gh.sim.state.commit_statuses] == [
+        ("nanoscale/shop", "success")]  # fmt: skip

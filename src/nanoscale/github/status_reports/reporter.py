@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
@@ -24,7 +24,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.deployments.queue.sql import changed
 from nanoscale.errors import NanoScaleError
 from nanoscale.github import models as m
-from nanoscale.github.errors import GitHubAccessLost, GitHubRateLimited
+from nanoscale.github.errors import GitHubAccessLost, GitHubRateLimited, GitHubRejected
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.status_reports.models import GitHubStatusReport as Report
 from nanoscale.github.status_reports.post import post_job
@@ -69,26 +69,28 @@ class StatusReporter:
         with session_scope(self.ctx.sessions) as db:
             wanted = unknown_permissions(db)
         for installation_id in wanted:
-            if self._ask_again_at.get(installation_id, self.clock()) > self.clock():
-                continue
-            gateway = gateway_for(self.ctx)
-            try:
-                jwt = f"Bearer {gateway.app_jwt()}"
-                path = f"/app/installations/{installation_id}"
-                answer = gateway.request("GET", path, auth=jwt, rate_key="app")
-                permissions = dict(answer.json().get("permissions") or {})
-            except GitHubAccessLost:
-                permissions = {}  # uninstalled: nothing can be reported
-            except NanoScaleError as exc:
-                log.warning("github.status_report.permissions_unknown",
-                            installation_id=installation_id, error=exc.code)  # fmt: skip
-                self._ask_again_at[installation_id] = self.clock() + FIRST_BACKOFF
-                continue
-            self._ask_again_at.pop(installation_id, None)
-            with session_scope(self.ctx.sessions) as db:
-                db.execute(update(m.GitHubInstallation)
-                           .where(m.GitHubInstallation.installation_id == installation_id)
-                           .values(permissions=permissions))  # fmt: skip
+            if self._ask_again_at.get(installation_id, self.clock()) <= self.clock():
+                self._ask_permissions(installation_id)
+
+    def _ask_permissions(self, installation_id: int) -> None:
+        gateway = gateway_for(self.ctx)
+        try:
+            jwt = f"Bearer {gateway.app_jwt()}"
+            path = f"/app/installations/{installation_id}"
+            answer = gateway.request("GET", path, auth=jwt, rate_key="app")
+            permissions = dict(answer.json().get("permissions") or {})
+        except GitHubAccessLost:
+            permissions = {}  # uninstalled: nothing can be reported
+        except NanoScaleError as exc:
+            log.warning("github.status_report.permissions_unknown",
+                        installation_id=installation_id, error=exc.code)  # fmt: skip
+            self._ask_again_at[installation_id] = self.clock() + FIRST_BACKOFF
+            return
+        self._ask_again_at.pop(installation_id, None)
+        with session_scope(self.ctx.sessions) as db:
+            db.execute(update(m.GitHubInstallation)
+                       .where(m.GitHubInstallation.installation_id == installation_id)
+                       .values(permissions=permissions))  # fmt: skip
 
     def _claim(self, job: Job) -> bool:
         """Take the job for CLAIM_SECONDS, unless another reporter (thread or process) has it:
@@ -130,12 +132,24 @@ class StatusReporter:
         wait = min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
         if isinstance(exc, GitHubRateLimited):
             wait = max(wait, timedelta(seconds=exc.retry_after))
+        if isinstance(exc, GitHubAccessLost | GitHubRejected):
+            # Most likely the installation no longer grants the permission (GitHub answers 422
+            # to the token request): what GitHub lists now is what the status endpoint shows
+            # and what the next deployments are reported by.
+            self._ask_permissions(job.installation_id)
+            if job.github_deployment_id is None and job.reported is None:
+                self._forget(job)  # nothing shown yet: enrolled afresh by what GitHub grants now
+                return
         give_up = attempts >= MAX_ATTEMPTS
         self._save(job, attempts=attempts, retry_at=self.clock() + wait, last_error=exc.code,
                    done=give_up)  # fmt: skip
         event = "github.status_report.gave_up" if give_up else "github.status_report.failed"
         log.warning(event, deployment_id=job.deployment_id, mode=job.mode, error=exc.code,
                     attempts=attempts)  # fmt: skip
+
+    def _forget(self, job: Job) -> None:
+        with session_scope(self.ctx.sessions) as db:
+            db.execute(delete(Report).where(Report.deployment_id == job.deployment_id))
 
     def _save(self, job: Job, **values: object) -> None:
         with session_scope(self.ctx.sessions) as db:

@@ -43,6 +43,7 @@ class Job:
     sha: str
     ref: str | None
     github_deployment_id: int | None
+    reported: str | None
     attempts: int
     steps: tuple[str, ...]
     environment_url: str | None
@@ -132,6 +133,7 @@ def due(db: Session, *, ctx: AppContext, now: datetime) -> list[Job]:
                 sha=str(deployment.commit_sha),
                 ref=deployment.ref,
                 github_deployment_id=report.github_deployment_id,
+                reported=report.reported_state,
                 attempts=report.attempts,
                 steps=tuple(steps),
                 environment_url=url,
