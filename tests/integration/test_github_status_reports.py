@@ -165,6 +165,10 @@ def test_with_only_statuses_write_a_commit_status_is_posted(gh: GitHubHarness) -
     status = alice.client.get("/api/integrations/github/status").json()
     (installation,) = status["installations"]
     assert installation["status_reporting"] == {"mode": "statuses", "reason": None}
+    page = alice.client.get("/settings").text
+    assert (
+        'data-github-status-reporting="statuses">Deploy status on GitHub: commit statuses<' in page
+    )
 
 
 def test_without_either_permission_nothing_is_posted_and_the_status_says_why(
@@ -184,6 +188,8 @@ def test_without_either_permission_nothing_is_posted_and_the_status_says_why(
     with session_scope(gh.ctx.sessions) as db:
         (row,) = db.scalars(select(GitHubStatusReport))
         assert (row.mode, row.done) == ("none", True)
+    page = alice.client.get("/settings").text
+    assert 'data-github-status-reporting="none">Deploy status on GitHub: off (' in page
 
 
 def test_github_failing_while_reporting_never_holds_a_deployment_back(
