@@ -118,6 +118,7 @@ def test_a_deployed_push_becomes_a_github_deployment_with_its_statuses(
     project = alice.client.get(f"/api/projects/{project_id}").json()
     assert project["url"] and success.environment_url == project["url"]
     assert first.app is gh.world.app and first.creator is None  # posted as the App's bot
+    assert first.production_environment and not first.transient_environment
 
     # A push deploys the next commit; the release it replaced becomes inactive on GitHub.
     second_sha = _push(gh, "v2")

@@ -3,7 +3,8 @@ the repository and to `deployments: write` or `statuses: write`.
 
 - https://docs.github.com/en/rest/deployments/deployments#create-a-deployment: `ref` is the
   exact SHA, `environment` the project's name, `auto_merge: false` and `required_contexts: []`
-  (NanoScale already deployed this commit; GitHub must neither merge nor gate it).
+  (NanoScale already deployed this commit; GitHub must neither merge nor gate it); a production,
+  non-transient environment, since end users reach it.
 - https://docs.github.com/en/rest/deployments/statuses#create-a-deployment-status: each step
   with `log_url` (the dashboard's deployment page) and, once live, `environment_url`;
   `auto_inactive: false`, because NanoScale says itself when a release stopped serving.
@@ -58,6 +59,8 @@ def post_job(
             "environment": job.project_name,
             "auto_merge": False,
             "required_contexts": [],
+            "production_environment": True,  # what the project's users reach
+            "transient_environment": False,
             "description": f"NanoScale deployment {job.deployment_id}",
             "payload": {"nanoscale_deployment_id": job.deployment_id},
         }
