@@ -22,6 +22,7 @@ from nanoscale.deployments.backends import backends_for
 from nanoscale.github import models as m
 from nanoscale.github.status_reports.models import GitHubStatusReport
 from nanoscale.github.status_reports.reporter import StatusReporter
+from nanoscale.github.status_reports.scan import due, enrol
 from nanoscale.settings import Settings
 from tests.fakes.github import gitstore
 from tests.fakes.github.records import Deployment as GitHubDeployment
@@ -274,12 +275,32 @@ def test_two_reporters_at_once_post_each_status_once(gh: GitHubHarness) -> None:
     _linked(gh, BOTH)
     gh.run_until_idle()
     reporters = [StatusReporter(gh.ctx) for _ in range(4)]
-    threads = [threading.Thread(target=r.run_once) for r in reporters]
+    start = threading.Barrier(len(reporters))
+
+    def report(reporter: StatusReporter) -> None:
+        start.wait()
+        for _ in range(3):
+            reporter.run_once()
+
+    threads = [threading.Thread(target=report, args=(r,)) for r in reporters]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     (deployment,) = _github_deployments(gh)
+    assert _states(deployment) == ["queued", "in_progress", "success"]
+
+
+def test_a_job_read_before_another_reporter_finished_it_posts_nothing(gh: GitHubHarness) -> None:
+    _linked(gh, BOTH)
+    gh.run_until_idle()
+    with session_scope(gh.ctx.sessions) as db:
+        enrol(db)
+    with session_scope(gh.ctx.sessions) as db:
+        (stale,) = due(db, ctx=gh.ctx, now=utcnow())  # one reporter has read the job ...
+    StatusReporter(gh.ctx).run_once()  # ... another reports everything meanwhile ...
+    StatusReporter(gh.ctx)._report(stale)  # ... then the first posts what it read
+    (deployment,) = _github_deployments(gh)  # refused at the claim: nothing posted twice
     assert _states(deployment) == ["queued", "in_progress", "success"]
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import ColumnElement, delete, or_, update
 
 from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
@@ -93,16 +94,18 @@ class StatusReporter:
                        .values(permissions=permissions))  # fmt: skip
 
     def _claim(self, job: Job) -> bool:
-        """Take the job for CLAIM_SECONDS, unless another reporter (thread or process) has it:
-        `retry_at` in the future means taken or backing off. A reporter that dies mid-job
-        leaves the claim to expire."""
+        """Take the job for CLAIM_SECONDS, unless another reporter (thread or process) has it
+        (`retry_at` in the future: taken or backing off) or got further since the job was read
+        (then the job is stale). A reporter that dies mid-job leaves the claim to expire."""
         now = self.clock()
         with session_scope(self.ctx.sessions) as db:
             taken = changed(
                 db,
                 update(Report)
                 .where(Report.deployment_id == job.deployment_id, Report.done.is_(False),
-                       or_(Report.retry_at.is_(None), Report.retry_at <= now))
+                       or_(Report.retry_at.is_(None), Report.retry_at <= now),
+                       _same(Report.reported_state, job.reported),
+                       _same(Report.github_deployment_id, job.github_deployment_id))
                 .values(retry_at=now + CLAIM),
             )  # fmt: skip
         return taken == 1
@@ -175,6 +178,10 @@ class StatusReporter:
             except Exception:  # the loop must outlive any one bad pass
                 log.exception("github.status_report.pass_failed")
             self._stopping.wait(POLL_SECONDS)
+
+
+def _same(column: Any, value: object) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
 def start_status_reporter(ctx: AppContext) -> StatusReporter:
