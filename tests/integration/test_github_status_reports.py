@@ -386,3 +386,17 @@ def test_a_permission_withdrawn_on_github_is_noticed_and_shown(gh: GitHubHarness
     reporter.run_once()  # nothing was shown yet: the deployment is reported the way left
     assert [(s.context, s.state) for s in gh.sim.state.commit_statuses] == [
         ("nanoscale/shop", "success")]  # fmt: skip
+
+
+def test_a_rate_limited_report_waits_for_githubs_reset(gh: GitHubHarness) -> None:
+    _linked(gh, BOTH)
+    gh.run_until_idle()
+    gh.sim.faults.add(r"/deployments$", method="POST", rate_limited=True, times=1)
+    before = utcnow()
+    StatusReporter(gh.ctx).run_once()
+    assert _github_deployments(gh) == []
+    with session_scope(gh.ctx.sessions) as db:
+        (row,) = db.scalars(select(GitHubStatusReport))
+        assert (row.attempts, row.last_error) == (1, "github_rate_limited")
+        assert row.retry_at is not None
+        assert row.retry_at >= before + timedelta(minutes=59)  # GitHub's reset, not 15 s
