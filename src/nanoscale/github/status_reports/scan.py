@@ -41,7 +41,6 @@ class Job:
     repo_id: int
     full_name: str
     sha: str
-    ref: str | None
     github_deployment_id: int | None
     reported: str | None
     attempts: int
@@ -71,15 +70,16 @@ def enrol(db: Session) -> int:
         .outerjoin(m.GitHubInstallation,
                    m.GitHubInstallation.installation_id == m.ProjectGitHubLink.installation_id)
         .outerjoin(Report, Report.deployment_id == Deployment.id)
-        .where(Report.deployment_id.is_(None))
+        .where(Report.deployment_id.is_(None),
+               # Not yet: a commit still being resolved, permissions the reporter asks first.
+               or_(Deployment.commit_sha.is_not(None), Deployment.state.not_in(ACTIVE_STATES)),
+               or_(m.ProjectGitHubLink.active.is_(False),
+                   m.GitHubInstallation.installation_id.is_(None),
+                   m.GitHubInstallation.permissions.is_not(None)))
         .limit(BATCH)
     ).all()  # fmt: skip
     made = 0
     for deployment, link, installation in rows:
-        if deployment.commit_sha is None and deployment.state in ACTIVE_STATES:
-            continue  # its commit is not resolved yet
-        if link.active and installation is not None and installation.permissions is None:
-            continue  # the reporter asks GitHub for them first
         mode = "none"
         if link.active and installation is not None and deployment.commit_sha is not None:
             mode = reporting_for(installation.permissions, suspended=installation.suspended).mode
@@ -131,7 +131,6 @@ def due(db: Session, *, ctx: AppContext, now: datetime) -> list[Job]:
                 repo_id=link.repo_id,
                 full_name=link.full_name,
                 sha=str(deployment.commit_sha),
-                ref=deployment.ref,
                 github_deployment_id=report.github_deployment_id,
                 reported=report.reported_state,
                 attempts=report.attempts,
