@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from nanoscale.accounts.models import User
 from nanoscale.db.engine import session_scope
+from nanoscale.github import health
 from nanoscale.github import models as m
 from nanoscale.settings import Settings
 from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
@@ -265,3 +267,15 @@ def test_health_panel_runs_the_github_checks_for_admins_only(gh: GitHubHarness) 
     refused = bob.client.post("/settings/github/health", data=_form(bob))
     assert refused.status_code == 403
     assert "data-check=" not in refused.text
+
+
+def test_health_checks_answer_within_their_deadline_when_github_hangs(gh: GitHubHarness) -> None:
+    alice = gh.person("alice")
+    gh.sim.faults.add(r"/app$", hang=3, times=1)  # GitHub accepts the call, then says nothing
+    with session_scope(gh.ctx.sessions) as db:
+        user = db.scalars(select(User).where(User.username == "alice")).one()
+        checks = health.check_github(db, ctx=gh.ctx, user=user, deadline=0.5)
+    assert [(c.name, c.ok) for c in checks] == [("github", False)]
+    assert "did not answer every check within" in checks[0].detail
+    assert "NANOSCALE_GITHUB_API_URL" in checks[0].fix
+    assert alice.client.get("/settings").status_code == 200  # nothing was left locked
