@@ -155,8 +155,10 @@ CACHEABLE_PREFIX = "/static/"
 
 def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
     """Never framed; images only from the dashboard itself and `image_origins` (the configured
-    GitHub's avatar origin), so injected markup cannot load trackers or leak through images."""
-    return "; ".join(("frame-ancestors 'none'", " ".join(("img-src 'self'", *image_origins))))
+    GitHub's avatar origin), so injected markup cannot load trackers or leak through images.
+    `data:` fetches nothing (the API docs page draws its icons with it)."""
+    images = " ".join(("img-src 'self' data:", *image_origins))
+    return f"frame-ancestors 'none'; {images}"
 
 
 class SecurityHeadersMiddleware:

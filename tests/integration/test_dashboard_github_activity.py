@@ -97,7 +97,7 @@ def test_connected_badge_shows_the_github_avatar_allowed_by_the_csp(gh: GitHubHa
     assert f'<img src="{avatar}"' in page.text and "data-github-avatar" in page.text
     # Images load from the dashboard and this GitHub's avatar origin only.
     assert page.headers["content-security-policy"] == (
-        f"frame-ancestors 'none'; img-src 'self' {gh.served.base_url}"
+        f"frame-ancestors 'none'; img-src 'self' data: {gh.served.base_url}"
     )
     image = gh.sim_web().get(avatar.removeprefix(gh.served.base_url))
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"

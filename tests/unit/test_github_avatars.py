@@ -47,7 +47,7 @@ def test_github_enterprise_avatars_come_from_the_server_itself() -> None:
 
 
 def test_csp_adds_only_the_given_image_origins() -> None:
-    assert content_security_policy() == "frame-ancestors 'none'; img-src 'self'"
+    assert content_security_policy() == "frame-ancestors 'none'; img-src 'self' data:"
     assert content_security_policy(("https://avatars.githubusercontent.com",)) == (
-        "frame-ancestors 'none'; img-src 'self' https://avatars.githubusercontent.com"
+        "frame-ancestors 'none'; img-src 'self' data: https://avatars.githubusercontent.com"
     )

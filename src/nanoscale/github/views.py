@@ -154,8 +154,17 @@ def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
 def _delivery(row: m.GitHubWebhookDelivery) -> dict[str, Any]:
     received: datetime = row.created_at
     return {"event": row.event_type, "outcome": row.outcome, "reason": row.reason,
-            "summary": describe(row).summary, "deployment_ids": list(row.deployment_ids or []),
+            "summary": _said(row), "deployment_ids": list(row.deployment_ids or []),
             "received_at": received}  # fmt: skip
+
+
+def _said(row: m.GitHubWebhookDelivery) -> str:
+    """A push as "push to main: deployment started"; other events with their name in front."""
+    words = describe(row)
+    if words.ref_name is not None:
+        return words.summary
+    action = f" ({row.action})" if row.action else ""
+    return f"{row.event_type}{action}: {words.summary}"
 
 
 def branch_head(db: Session, *, ctx: AppContext, project_id: str) -> tuple[str, str]:
