@@ -4,7 +4,7 @@ permissions (which decide between a GitHub Deployment, a commit status, or nothi
 Existing deployments are recorded as done, so an upgrade never reports history to GitHub.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import nanoscale.db.base
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
