@@ -10,6 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
+
+from nanoscale.db.engine import session_scope
+from nanoscale.github.status_reports.models import GitHubStatusReport
 from tests.fakes.github.records import Deployment as GitHubDeployment
 from tests.support.served_github import ServedGitHub, served_github_stack
 
@@ -17,10 +21,13 @@ __all__ = ["served_github_stack"]
 REPORT_LIMIT_SECONDS = 120  # a readiness bound for a deploy plus a report, not a speed check
 
 
-def _eventually(check: Callable[[], bool]) -> None:
+def _eventually(stack: ServedGitHub, check: Callable[[], bool]) -> None:
     deadline = time.monotonic() + REPORT_LIMIT_SECONDS
     while not check():
-        assert time.monotonic() < deadline, "GitHub never heard"
+        if time.monotonic() > deadline:
+            lines = [line for line in stack.server.output().splitlines()
+                     if "status_report" in line or "github.request" in line]  # fmt: skip
+            raise AssertionError(f"GitHub never heard: {_states(stack)}\n" + "\n".join(lines))
         time.sleep(0.2)
 
 
@@ -32,6 +39,11 @@ def _github_deployments(stack: ServedGitHub) -> list[GitHubDeployment]:
 
 def _states(stack: ServedGitHub) -> list[list[str]]:
     return [[s.state for s in d.statuses] for d in _github_deployments(stack)]
+
+
+def _enrolled(stack: ServedGitHub) -> set[str]:
+    with session_scope(stack.gh.ctx.sessions) as db:
+        return set(db.scalars(select(GitHubStatusReport.deployment_id)))
 
 
 def _push(stack: ServedGitHub, version: str) -> str:
@@ -53,6 +65,9 @@ def test_accepting_the_status_permissions_shows_the_next_deployments_on_github(
     assert "deployments: write" in before["status_reporting"]["reason"]
     assert _github_deployments(stack) == [] and gh.sim.state.commit_statuses == []
 
+    # The reporter decides a deployment's mode when it first sees it: let it see "shop"'s
+    # first deployment (nothing to report) before the permissions change.
+    _eventually(stack, lambda: _enrolled(stack) == {d.id for d in stack.deployments()})
     app = gh.world.app
     gh.sim.request_permissions(app, {**app.permissions, "deployments": "write",
                                      "statuses": "write"})  # fmt: skip
@@ -63,7 +78,7 @@ def test_accepting_the_status_permissions_shows_the_next_deployments_on_github(
     assert after["status_reporting"] == {"mode": "deployments", "reason": None}
 
     first = _push(stack, "reported-1")
-    _eventually(lambda: _states(stack) == [["queued", "in_progress", "success"]])
+    _eventually(stack, lambda: _states(stack) == [["queued", "in_progress", "success"]])
     (deployment,) = _github_deployments(stack)
     assert (deployment.sha, deployment.environment) == (first, "shop")
     success = deployment.statuses[-1]
@@ -71,7 +86,7 @@ def test_accepting_the_status_permissions_shows_the_next_deployments_on_github(
     assert success.environment_url.startswith("http://127.0.0.1:")  # the project's URL (no proxy)
 
     _push(stack, "reported-2")
-    _eventually(lambda: _states(stack) == [["queued", "in_progress", "success", "inactive"],
+    _eventually(stack, lambda: _states(stack) == [["queued", "in_progress", "success", "inactive"],
                                            ["queued", "in_progress", "success"]])  # fmt: skip
     assert "github.status_report.posted" in stack.server.output()
     for token in gh.all_tokens():
