@@ -1,24 +1,15 @@
-"""A real NanoScale server for browser tests: `nanoscale serve` in its own process group on
-a free loopback port, SQLite and data in a temp dir, the worker enabled, proxy `none`."""
+"""A real NanoScale server for browser tests (tests/support/served_nanoscale.py): SQLite and
+data in a temp dir, the worker enabled, proxy `none`."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 from playwright.sync_api import Page
 
 from nanoscale.crypto import generate_key
-from tests.support.project_users import remove_users_of
+from tests.support.served_nanoscale import ServedNanoScale
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
@@ -34,113 +25,23 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _pids_working_under(root: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue  # gone, or not ours to inspect
-        if cwd.startswith(f"{root.resolve()}/"):
-            found.append(int(entry.name))
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class NanoScaleServer:
+class NanoScaleServer(ServedNanoScale):
     """Start with `with NanoScaleServer(tmp, git_hosts=[...]) as server: server.url`."""
 
     def __init__(self, root: Path, *, git_hosts: list[str]) -> None:
-        self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = root / "server.log"
-        self.env = {
-            **os.environ,
-            "NANOSCALE_HOST": "127.0.0.1",
-            "NANOSCALE_PORT": str(self.port),
-            "NANOSCALE_DATA_DIR": str(root / "var"),
-            "NANOSCALE_DATABASE_URL": f"sqlite:///{root / 'nanoscale.db'}",
-            "NANOSCALE_SECRET_KEY": generate_key(),
-            "NANOSCALE_GIT_ALLOWED_HOSTS": ",".join(git_hosts),
-            "NANOSCALE_WORKER_ENABLED": "true",
-            "NANOSCALE_RUNTIME": "process",
-            "NANOSCALE_PROXY": "none",
-            "NANOSCALE_DRAIN_SECONDS": "0.2",
-            "NANOSCALE_WORKER_POLL_SECONDS": "0.1",
-        }
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> NanoScaleServer:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("nanoscale")), "serve"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # one process group: teardown reaches every child
-            )
-        self._wait_ready()
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        with httpx.Client() as client:
-            while time.monotonic() < deadline:
-                assert self._process is not None
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-                try:
-                    if client.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not become ready:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        self._process = None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # graceful: the runtime stops its releases
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # anything left in the group
-        self._end_releases()
-
-    def _end_releases(self) -> None:
-        """Releases outlive an orchestrator on purpose (it re-adopts them on restart) and a
-        build may still be running: end every process working inside this server's data dir,
-        then remove the per-project users."""
-        for pid in _pids_working_under(self.root):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-        # Every project ever created here, deleted ones included (their teardown may have
-        # found the user still busy).
-        query = "SELECT target FROM audit_events WHERE action = 'project.created'"
-        with contextlib.closing(sqlite3.connect(self.root / "nanoscale.db")) as db:
-            targets = [row[0] for row in db.execute(query)]
-        remove_users_of(target.removeprefix("project:") for target in targets)
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__(
+            root,
+            {
+                "NANOSCALE_DATABASE_URL": f"sqlite:///{root / 'nanoscale.db'}",
+                "NANOSCALE_SECRET_KEY": generate_key(),
+                "NANOSCALE_GIT_ALLOWED_HOSTS": ",".join(git_hosts),
+                "NANOSCALE_WORKER_ENABLED": "true",
+                "NANOSCALE_RUNTIME": "process",
+                "NANOSCALE_PROXY": "none",
+                "NANOSCALE_DRAIN_SECONDS": "0.2",
+                "NANOSCALE_WORKER_POLL_SECONDS": "0.1",
+            },
+        )
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from nanoscale.engine.proxy.managed import caddy_binary
-from tests.e2e.harness import NanoScaleServer, free_port
+from tests.e2e.harness import NanoScaleServer
 from tests.support.deploy import APPS, traversable_dir
 from tests.support.git_server import GitServer
+from tests.support.served_nanoscale import free_port
 
 pytestmark = [
     pytest.mark.caddy,

@@ -92,7 +92,7 @@ class Person:
     """A NanoScale user's browser: a TestClient with its own session cookie."""
 
     username: str
-    client: TestClient
+    client: httpx.Client  # a TestClient, or a plain client of a served NanoScale
     headers: dict[str, str]  # CSRF header for the cookie session
 
 
@@ -105,16 +105,21 @@ class GitHubHarness:
     gateway: GitHubGateway
     recorder: SpecRecorder
     people: dict[str, Person] = field(default_factory=dict)
-    _clients: list[TestClient] = field(default_factory=list)
+    _clients: list[httpx.Client] = field(default_factory=list)
     _web: httpx.Client | None = None
     _worker: Worker | None = None
+    base_url: str | None = None  # set: people talk to this served NanoScale over HTTP
 
     @property
     def settings(self) -> Settings:
         return self.ctx.settings
 
-    def _client(self) -> TestClient:
-        client = TestClient(create_app(self.settings, context=self.ctx), follow_redirects=False)
+    def _client(self) -> httpx.Client:
+        client: httpx.Client
+        if self.base_url is not None:
+            client = httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=30)
+        else:
+            client = TestClient(create_app(self.settings, context=self.ctx), follow_redirects=False)
         client.__enter__()
         self._clients.append(client)
         return client

@@ -36,6 +36,9 @@ Listener = Callable[[Delivery], object]
 @dataclass
 class DeliveryFaults:
     drop_next: int = 0  # the next n deliveries never reach the receiver
+    # Only deliveries to this kind of hook are dropped ("integration": the App's webhook,
+    # "repository": repository hooks); None: any.
+    drop_target: str | None = None
     latency: float = 0.0  # seconds before each delivery is sent
     timeout: float = 10.0  # GitHub gives a receiver about ten seconds
 
@@ -151,7 +154,7 @@ class Deliverer:
         if self.faults.latency:
             time.sleep(self.faults.latency)
         started = time.monotonic()
-        if self._take_drop():
+        if self._take_drop(delivery):
             self._record(delivery, started, 0, {}, None, status="failed to connect to host")
             return
         try:
@@ -164,9 +167,10 @@ class Deliverer:
             return
         self._record(delivery, started, code, headers, text)
 
-    def _take_drop(self) -> bool:
+    def _take_drop(self, delivery: Delivery) -> bool:
+        target = self.faults.drop_target
         with self._idle:  # workers race for the same counter
-            if self.faults.drop_next > 0:
+            if self.faults.drop_next > 0 and target in (None, delivery.target_type):
                 self.faults.drop_next -= 1
                 return True
         return False

@@ -90,10 +90,12 @@ async def faults(request: Request) -> Response:
     if request.method == "DELETE":
         simulator.faults.clear()
         simulator.deliverer.faults.drop_next = 0
+        simulator.deliverer.faults.drop_target = None
         return JSONResponse({"result": None})
     body = await _body(request)
     if "drop_deliveries" in body:
         simulator.deliverer.faults.drop_next = int(body["drop_deliveries"])
+        simulator.deliverer.faults.drop_target = body.get("target_type")  # None: any hook
         return JSONResponse({"result": None})
     simulator.faults.add(
         body["path"],
