@@ -3,8 +3,9 @@
 1. the repository, read by its numeric id (conditional): names, clone URL, default branch,
    archived and private are refreshed, so a rename without a delivery is followed;
 2. the selected branch's head (conditional): when it differs from the last commit requested
-   for the project, a deployment is requested with push semantics, keyed on (project, branch,
-   SHA), so the late webhook of the same push adds nothing;
+   for the project (or NanoScale died while deploying it), a deployment is requested with push
+   semantics, keyed on (project, branch, SHA), so the late webhook of the same push adds
+   nothing;
 3. the repository's hook (once per repository per pass, `hooks.check_repository_hook`).
 
 GitHub is called outside every transaction; each database step is one short transaction.
@@ -38,6 +39,7 @@ from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.github.reconciler")
+ORCHESTRATOR_LOST = "orchestrator_lost"  # the worker's recovery: its orchestrator was killed
 
 
 @dataclass(frozen=True)
@@ -166,14 +168,17 @@ def _request_if_missed(ctx: AppContext, link: _Link, head: str, etags: dict[str,
     """One transaction: the request (if the head was missed) and what this check saw."""
     with session_scope(ctx.sessions) as db:
         project = db.get(Project, link.project_id)
-        last = db.scalar(
-            select(Deployment.commit_sha)
+        newest = db.execute(
+            select(Deployment.commit_sha, Deployment.error_code)
             .where(Deployment.project_id == link.project_id, Deployment.commit_sha.is_not(None))
             .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
             .limit(1)
-        )
+        ).first()
+        last, lost = (newest[0], newest[1] == ORCHESTRATOR_LOST) if newest else (None, False)
         check = LinkCheck(link.project_id, link.branch, "up_to_date", head)
-        if project is not None and head != last:
+        # A head already requested is left alone (a failing build is not rebuilt every pass,
+        # a rollback not undone), unless NanoScale itself died while deploying it.
+        if project is not None and (head != last or lost):
             marker = uuid.uuid4().hex
             deployment = request_deployment(
                 db, project=project, commit_sha=head, ref=link.branch, trigger=Trigger.PUSH,
