@@ -7,6 +7,8 @@ racing a secret rotation never leaves GitHub with a secret NanoScale no longer h
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -357,3 +359,40 @@ def test_the_cli_runs_one_pass_and_reports_each_project(
     assert again.exit_code == 0, again.output
     assert "up_to_date" in again.output
     assert [d.commit_sha for d in _deployments(gh, project_id)].count(sha) == 1
+
+
+def test_a_hook_whose_secret_was_removed_on_github_gets_the_one_nanoscale_holds(
+    gh: GitHubHarness,
+) -> None:
+    _project(gh)
+    hook = _only_hook(gh)
+    with gh.sim.state.lock:
+        hook.secret = ""  # GitHub drops it when a PATCH of the hook omits it
+    assert [c.hook for c in reconcile_pass(gh.ctx).checks] == ["fixed"]
+    assert hook.secret and hook.secret == _secret(gh, _link(gh))
+
+
+def test_an_archived_repository_is_refreshed_but_not_deployed(gh: GitHubHarness) -> None:
+    _, project_id = _project(gh)
+    sha = _missed_push(gh, "v2")
+    gh.sim.deliverer.faults.drop_next = 1  # the `repository` archived event
+    gh.sim.archive_repo(gh.world.app_repo)
+    assert gh.sim.deliverer.wait_idle(120)
+    assert [c.result for c in reconcile_pass(gh.ctx).checks] == ["archived"]
+    assert sha not in [d.commit_sha for d in _deployments(gh, project_id)]
+    with session_scope(gh.ctx.sessions) as db:
+        repo = db.scalars(select(m.GitHubRepository).where(
+            m.GitHubRepository.repo_id == gh.world.app_repo.id)).one()  # fmt: skip
+        assert repo.archived
+
+
+def test_a_lease_held_by_a_dead_process_on_this_host_is_taken_over_at_once(
+    gh: GitHubHarness,
+) -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()  # a pid that no longer exists
+    dead = f"{socket.gethostname()}:{child.pid}:deadbeef"
+    assert locks.try_acquire(gh.ctx, name=LEASE_NAME, holder=dead, seconds=600)
+    alive = locks.new_holder()
+    assert locks.try_acquire(gh.ctx, name=LEASE_NAME, holder=alive, seconds=600)
+    assert not locks.try_acquire(gh.ctx, name=LEASE_NAME, holder=locks.new_holder(), seconds=1)
