@@ -396,3 +396,14 @@ def test_a_lease_held_by_a_dead_process_on_this_host_is_taken_over_at_once(
     alive = locks.new_holder()
     assert locks.try_acquire(gh.ctx, name=LEASE_NAME, holder=alive, seconds=600)
     assert not locks.try_acquire(gh.ctx, name=LEASE_NAME, holder=locks.new_holder(), seconds=1)
+
+
+def test_links_of_a_suspended_installation_are_skipped(gh: GitHubHarness) -> None:
+    _project(gh)
+    installation_id = next(iter(gh.sim.state.installations))
+    with session_scope(gh.ctx.sessions) as db:
+        row = db.scalars(select(m.GitHubInstallation).where(
+            m.GitHubInstallation.installation_id == installation_id)).one()  # fmt: skip
+        row.suspended = True
+    assert reconcile_pass(gh.ctx).checks == []
+    assert _link(gh).checked_at is None

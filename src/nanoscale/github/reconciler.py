@@ -76,8 +76,13 @@ def reconcile_pass(
 
 def _due(ctx: AppContext, project_id: str | None) -> list[tuple[str, int]]:
     with session_scope(ctx.sessions) as db:
+        suspended = select(m.GitHubInstallation.id).where(
+            m.GitHubInstallation.installation_id == m.ProjectGitHubLink.installation_id,
+            m.GitHubInstallation.suspended.is_(True),
+        )
+        # A suspended installation gets no tokens: its links wait for `unsuspend`.
         query = select(m.ProjectGitHubLink.id, m.ProjectGitHubLink.installation_id).where(
-            m.ProjectGitHubLink.active.is_(True)
+            m.ProjectGitHubLink.active.is_(True), ~suspended.exists()
         )
         if project_id is not None:
             query = query.where(m.ProjectGitHubLink.project_id == project_id)
