@@ -195,7 +195,7 @@ def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hoo
     rows = listed.json()["deliveries"]
     assert any(r["outcome"] == "deployed" and r["after"] == sha for r in rows)
     sent = [(d.event, d.target_type, d.status_code) for d in gh.sim.state.deliveries]
-    assert any(r["reason"] and "not selected" in r["reason"] for r in rows), (rows, sent)
+    assert any(r["reason"] == "not the selected branch" for r in rows), (rows, sent)
     bob = gh.person("bob")
     foreign = bob.client.get("/api/integrations/github/deliveries",
                              params={"project_id": project["id"]})  # fmt: skip

@@ -48,6 +48,8 @@ class GitHubUserLink(Base):
     )
     github_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     github_login: Mapped[str] = mapped_column(String(255))
+    # `avatar_url` of `GET /user`; shown only when on the configured GitHub's avatar origin.
+    avatar_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -223,6 +225,8 @@ class GitHubWebhookDelivery(Base):
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # outcome "duplicate": the GUID of the delivery that already requested this push
+    duplicate_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
     deployment_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status_code: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -21,6 +21,7 @@ from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import NotFound
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
+from nanoscale.github.delivery_words import describe
 from nanoscale.github.runtime import gateway_for
 
 MAX_BRANCHES = 100
@@ -68,6 +69,24 @@ def repository_branches(
     return Branches(full_name, private, archived, ordered, default)
 
 
+# Why a repository hook could not be made (`link.webhook_error` holds the error code).
+HOOK_ERRORS = {
+    "github_access_lost": "GitHub refused: the App lacks the Webhooks (write) permission on "
+    "this repository — grant it in the App's settings and accept it on the installation",
+    "github_rejected": "GitHub refused the webhook's settings",
+    "github_auth_failed": "GitHub refused the App's credentials (see Check GitHub in Settings)",
+    "github_unavailable": "GitHub could not be reached when the project was linked",
+    "github_rate_limited": "GitHub's rate limit was reached when the project was linked",
+    "github_not_configured": "the GitHub App was not configured when the project was linked",
+}
+
+
+def hook_problem(code: str | None) -> str | None:
+    if not code:
+        return None
+    return HOOK_ERRORS.get(code, f"GitHub refused to create it ({code.replace('_', ' ')})")
+
+
 @dataclass(frozen=True)
 class ProjectSource:
     """A GitHub project's source as the dashboard shows it."""
@@ -83,6 +102,10 @@ class ProjectSource:
     webhook_error: str | None
     last_delivery: dict[str, Any] | None
     moved_at: datetime | None = None  # renamed or transferred on GitHub since it was linked
+
+    @property
+    def webhook_problem(self) -> str | None:
+        return hook_problem(self.webhook_error)
 
 
 def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
@@ -130,4 +153,14 @@ def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
 def _delivery(row: m.GitHubWebhookDelivery) -> dict[str, Any]:
     received: datetime = row.created_at
     return {"event": row.event_type, "outcome": row.outcome, "reason": row.reason,
+            "summary": _said(row), "deployment_ids": list(row.deployment_ids or []),
             "received_at": received}  # fmt: skip
+
+
+def _said(row: m.GitHubWebhookDelivery) -> str:
+    """A push as "push to main: deployment started"; other events with their name in front."""
+    words = describe(row)
+    if words.ref_name is not None:
+        return words.summary
+    action = f" ({row.action})" if row.action else ""
+    return f"{row.event_type}{action}: {words.summary}"
