@@ -175,16 +175,19 @@ def _fix(
 
 
 def _shared_secret(ctx: AppContext, repo_id: int) -> str:
-    """The secret a link already holds for this repository's hook, else a new one."""
+    """The secret a link already holds for this repository's hook; without a hook yet, the one
+    a link was created with. It is stored before GitHub holds it, so the `ping` GitHub sends as
+    soon as the hook exists already verifies (see `verify.candidate_secrets`)."""
     with session_scope(ctx.sessions) as db:
-        sibling = db.scalar(
-            select(m.ProjectGitHubLink).where(
-                m.ProjectGitHubLink.repo_id == repo_id, m.ProjectGitHubLink.webhook_id.is_not(None)
-            )
+        links = db.scalars(
+            select(m.ProjectGitHubLink)
+            .where(m.ProjectGitHubLink.repo_id == repo_id)
+            .order_by(m.ProjectGitHubLink.webhook_id.is_(None), m.ProjectGitHubLink.created_at)
         )
-        if sibling is not None:
-            return unseal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT, sibling.id,
-                          sibling.webhook_secret_encrypted)  # fmt: skip
+        holder = links.first()
+        if holder is not None:
+            return unseal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT, holder.id,
+                          holder.webhook_secret_encrypted)  # fmt: skip
     return secrets.token_hex(32)
 
 
