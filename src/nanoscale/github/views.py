@@ -1,6 +1,6 @@
 """Read-only views for the dashboard: a repository's branches (from GitHub, for the branch
-selector), a project's branch head on GitHub now (for "Check for new commits"), and what a
-project's GitHub link looks like now (source, webhook health, lifecycle).
+selector) and what a project's GitHub link looks like now (source, webhook health,
+lifecycle). "Check for new commits" is the reconciler's (`reconciler.check_project`).
 
 Nothing here changes state. Branches are listed only for a repository the calling user may
 pick (the user's own access cache, filled with their token), with an installation token
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.transactions import end_transaction
-from nanoscale.errors import Conflict, NotFound
+from nanoscale.errors import NotFound
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
 from nanoscale.github.delivery_words import describe
@@ -165,29 +164,3 @@ def _said(row: m.GitHubWebhookDelivery) -> str:
         return words.summary
     action = f" ({row.action})" if row.action else ""
     return f"{row.event_type}{action}: {words.summary}"
-
-
-def branch_head(db: Session, *, ctx: AppContext, project_id: str) -> tuple[str, str]:
-    """(branch, SHA of its head on GitHub now) for a GitHub project: what a push would have
-    deployed. The caller has checked that the user may see the project."""
-    link = db.scalar(
-        select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.project_id == project_id)
-    )
-    if link is None:
-        raise NotFound("this project is not linked to a GitHub repository",
-                       code="github_link_missing")  # fmt: skip
-    if not link.active:
-        raise Conflict("the project's GitHub link is inactive: reconnect GitHub or restore the "
-                       "App's access to the repository", code="github_link_inactive")  # fmt: skip
-    installation_id, repo_id = link.installation_id, link.repo_id
-    full_name, branch = link.full_name, link.selected_branch
-    end_transaction(db)
-    gateway = gateway_for(ctx)
-    token = gateway.installation_token(
-        installation_id, repo_ids=[repo_id], permissions=CLONE_PERMISSIONS
-    )
-    answer = gateway.request(
-        "GET", f"/repos/{full_name}/branches/{quote(branch, safe='/')}",
-        auth=f"Bearer {token}", rate_key="installation",
-    )  # fmt: skip
-    return branch, str(answer.json()["commit"]["sha"])
