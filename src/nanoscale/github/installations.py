@@ -47,7 +47,7 @@ def refresh_installations(
     end_transaction(db)
     listed = fetch_user_installations(ctx, user_id=user.id)
     with session_scope(ctx.sessions) as own:
-        ids = [_upsert_installation(own, item) for item in listed]
+        ids = [upsert_installation(own, item) for item in listed]
         own.flush()
         known = set(
             own.scalars(
@@ -93,7 +93,7 @@ def revoke_access(db: Session, *, user_id: str, installation_ids: set[int]) -> N
     )
 
 
-def _upsert_installation(db: Session, item: dict[str, Any]) -> int:
+def upsert_installation(db: Session, item: dict[str, Any]) -> int:
     installation_id = int(item["id"])
     account = item.get("account") or {}
     row = db.scalar(

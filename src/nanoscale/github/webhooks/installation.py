@@ -1,6 +1,7 @@
-"""`installation`: suspension and accepted permissions are mirrored; a deleted installation
-takes every user's access to it and deactivates the project links that used it (projects
-keep serving)."""
+"""`installation`: a new or unknown installation is recorded from the payload (GitHub sends
+the whole installation object); suspension and accepted permissions are mirrored; a deleted
+installation takes every user's access to it and deactivates the project links that used it
+(projects keep serving)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nanoscale.context import AppContext
 from nanoscale.github import models as m
+from nanoscale.github.installations import upsert_installation
 from nanoscale.github.webhooks.deliveries import Outcome
 
 
@@ -33,6 +35,16 @@ def handle(
         if row is not None:
             db.delete(row)  # access rows go with it (foreign key cascade)
         return Outcome(200, "updated", "installation deleted: links deactivated")
+    if isinstance(installation.get("account"), dict):
+        # GitHub sends the whole installation object: an installation we do not know yet
+        # (created, or missed while NanoScale was down) is recorded, a known one refreshed.
+        upsert_installation(db, installation)
+        if action in ("suspend", "unsuspend"):
+            refreshed = db.scalar(select(m.GitHubInstallation).where(
+                m.GitHubInstallation.installation_id == installation_id))  # fmt: skip
+            if refreshed is not None:
+                refreshed.suspended = action == "suspend"
+        return Outcome(200, "updated", f"installation {action or 'event'}: recorded")
     if action == "new_permissions_accepted" and row is not None:
         if isinstance(installation.get("permissions"), dict):
             row.permissions = dict(installation["permissions"])
