@@ -14,6 +14,7 @@ import httpx
 import jwt
 from sqlalchemy import select
 
+from nanoscale.accounts.models import AuditEvent
 from nanoscale.db.engine import session_scope
 from nanoscale.github import models as m
 from tests.fakes.github.state import Delivery
@@ -71,6 +72,17 @@ def test_push_to_the_selected_branch_deploys_that_commit_live_once(
     assert sorted(str(r.outcome) for r in rows.values()) == ["deployed", "duplicate"]
     assert {r.source for r in rows.values()} == {"app", "repository"}
     assert all(r.head_commit == sha and r.status_code in (200, 202) for r in rows.values())
+    # The push-triggered deployment is audited once (the duplicate copy is not).
+    with session_scope(stack.gh.ctx.sessions) as db:
+        audited = [
+            a
+            for a in db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "github.push.deployed")
+            )
+            if deployment.id in (a.details or {}).get("deployment_ids", [])
+        ]
+    assert [(a.details or {}).get("deployment_ids") for a in audited] == [[deployment.id]]
+    assert audited[0].target == f"github_repository:{stack.gh.world.app_repo.id}"
 
     # GitHub's Redeliver (its REST API, as a person clicking "Redeliver" would) of both
     # copies: the same GUID again on each hook, a no-op.

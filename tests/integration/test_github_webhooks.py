@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from nanoscale.accounts.models import AuditEvent
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import Deployment
 from nanoscale.github import models as m
@@ -217,6 +218,11 @@ def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHub
         (d.event, d.target_type, d.status_code, d.response_body) for d in gh.sim.state.deliveries
     ]
     assert refreshed["repo_url"].endswith("/octo-alice/shop-app.git"), sent
+    with session_scope(gh.ctx.sessions) as db:
+        changes = db.scalars(select(AuditEvent).where(AuditEvent.action == "github.lifecycle"))
+        assert ("repository", "renamed") in {
+            ((a.details or {}).get("event"), (a.details or {}).get("action")) for a in changes
+        }
     sha = gh.sim.commit(repo, "main", {"version.txt": "v4\n"})
     assert gh.sim.deliverer.wait_idle(120)
     pushed = [d for d in _deployments(gh, project["id"]) if d.trigger == "push"]

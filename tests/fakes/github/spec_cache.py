@@ -1,4 +1,5 @@
-"""Fetch GitHub's published descriptions with `npm pack`, once, into a cache outside git."""
+"""Fetch GitHub's published descriptions (and other reference data) with `npm pack`, once,
+into a cache outside git."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ CACHE_DIR = Path(os.environ.get("GITHUB_SIM_SPEC_CACHE", REPO_ROOT / ".cache" / 
 MEMBER = "package/generated/api.github.com.json"
 
 
-def fetch_description(package: str, dest: Path) -> Path:
-    """`npm pack` the package once and keep only the JSON description."""
+def fetch_description(package: str, dest: Path, member: str = MEMBER) -> Path:
+    """`npm pack` the package once and keep only one JSON file of it (`member`): by default
+    the OpenAPI description."""
     if dest.exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -34,9 +36,9 @@ def fetch_description(package: str, dest: Path) -> Path:
             )
             tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
             with tarfile.open(tarball) as tar:
-                member = tar.extractfile(MEMBER)
-                assert member is not None, f"{MEMBER} missing from {package}"
+                found = tar.extractfile(member)
+                assert found is not None, f"{member} missing from {package}"
                 part = dest.with_suffix(".part")
-                part.write_bytes(member.read())
+                part.write_bytes(found.read())
                 part.replace(dest)
     return dest

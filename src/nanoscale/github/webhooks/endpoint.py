@@ -159,7 +159,27 @@ def _handle(
                 outcome = handler(db, ctx=ctx, payload=payload, delivery_id=guid,
                                   hook_id=hook_id)  # fmt: skip
             deliveries.finish(row, outcome)
+            _audit(db, event=event, fields=fields, outcome=outcome)
     return outcome
+
+
+AUDITED_OUTCOMES = {"deployed": "github.push.deployed", "updated": "github.lifecycle"}
+
+
+def _audit(db: Any, *, event: str, fields: dict[str, Any], outcome: Outcome) -> None:
+    """Push-triggered deployments and lifecycle changes leave an audit event, in the same
+    transaction as the change itself (duplicates and ignored deliveries stay in the delivery
+    log only)."""
+    action = AUDITED_OUTCOMES.get(outcome.outcome)
+    if action is None:
+        return
+    repo_id = fields["repo_id"]
+    details = {"delivery_id": fields["delivery_id"], "hook_id": fields["hook_id"],
+               "event": event, "action": fields["action"], "reason": outcome.reason,
+               "deployment_ids": outcome.deployment_ids}  # fmt: skip
+    audit.record(db, action=action, actor=None, ip=None, actor_label="github",
+                 target=f"github_repository:{repo_id}" if repo_id else None,
+                 details=details)  # fmt: skip
 
 
 def _record_failure(ctx: AppContext, *, fields: dict[str, Any], error: str) -> None:
