@@ -8,6 +8,8 @@ everything the server does with them goes through its real HTTP endpoint.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,12 +90,16 @@ def served_world(
             sim.add_repo(alice, f"repo-{i:03d}", private=True, files=files)
         installation = sim.install(app, alice)
         served = sim.serve()
+        # Projects' own addresses from a block free now: other NanoScales on this host (tests)
+        # use the default range, and a taken port leaves the release unforwarded.
+        first = _free_block(repos)
         values = {
             **github_overrides(sim, served, app),
             "data_dir": root / "serve" / "var", "secret_key": generate_key(),
             "database_url": f"sqlite:///{root / 'nanoscale.db'}", "proxy": "none",
             "worker_enabled": False, "host": "127.0.0.1", "port": server.port,
             "public_base_url": server.url, "github_webhook_secret": APP_WEBHOOK_SECRET,
+            "port_range_start": first, "port_range_end": first + repos,
             **settings,
         }  # fmt: skip
         config = load_settings(**values)
@@ -107,6 +113,24 @@ def served_world(
             engine.dispose()
             sim.deliverer.close()
             served.stop()
+
+
+def _free_block(size: int) -> int:
+    """The first of `size + 1` consecutive loopback ports that can all be bound now."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        if first + size > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(first, first + size + 1):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
 
 
 def _create_projects(
