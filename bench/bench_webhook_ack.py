@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import sys
 import threading
@@ -44,6 +45,9 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 WARMUP_SECONDS = 2.0  # a sustained stream meets a warm server: first connections, SQL caches
 PROJECTS = 20
 TIMEOUT = 10.0  # GitHub's wait for an answer
+SERVER_TIME_RE = re.compile(
+    r"duration_ms=([0-9.]+) method=POST path=/api/integrations/github/webhook"
+)
 WORKERS = 64  # concurrent deliveries at most (GitHub sends many at once)
 
 
@@ -144,12 +148,17 @@ def main() -> None:
         server_cpu = _cpu_seconds(w.server.pid) - cpu_before
         client_cpu = time.process_time() - client_before
         pushes, duplicated, missing, unrecorded = _check_database(w, items)
+        inside = [float(v) for v in SERVER_TIME_RE.findall(w.server.output())][-count:]
     lost = sum(1 for r in results if r.latency is None or r.status >= 500)
     print(f"webhook deliveries to `nanoscale serve` (SQLite, worker off): {count} at {RATE}/s "
           f"for {SECONDS:g} s after a {WARMUP_SECONDS:g} s warm-up at the same rate, open loop, "
           f"{PROJECTS} linked projects; host load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     _latencies(results[warm:], _ms([r for r in results[:warm] if r.latency is not None]))
+    if inside:
+        print(f"  inside the server (its request log, last {len(inside)}): p50 "
+              f"{_percentile(inside, 50):.1f} ms, p99 {_percentile(inside, 99):.1f} ms, "
+              f"max {max(inside):.1f} ms")  # fmt: skip
     print(f"  count {count} (+{warm} warm-up), lost {lost} (no answer or 5xx, warm-up "
           f"included), delivery records missing {unrecorded}")  # fmt: skip
     print(f"  distinct pushes {pushes}: duplicates-deployed {duplicated}, "
