@@ -8,10 +8,9 @@ a CI App would: an installation token with `contents: write`); the simulator del
 server verifies and records it and requests a deployment; its worker fetches with an
 installation token, builds, starts, health-checks and switches. The clock starts when the
 simulator has the push and fires its webhooks and stops when the project's address answers
-with the new commit. Median over BENCH_RUNS runs (default
-10) and its breakdown, from the deployment's step timestamps, the two step timings the
-deployment log records (Git credentials, health check after start) and the simulator's
-delivery log.
+with the new commit. Median over BENCH_RUNS runs (default 10) and its breakdown, from the
+deployment's step timestamps, the two step timings the deployment log records (Git
+credentials, health check after start) and the simulator's delivery log.
 
     .venv/bin/python bench/bench_push_to_serving.py
 """
@@ -24,9 +23,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +42,7 @@ from tests.fakes.github.delivery import DeliveryCallable
 from tests.fakes.github.testkit import git_env
 from tests.support.github_app import python_app_files
 
+T = TypeVar("T")
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 LIMIT_SECONDS = 120
 CREDENTIALS_RE = re.compile(r"Git credentials ready in (\d+) ms")
@@ -69,11 +71,11 @@ def _seconds(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _wait(what: str, check: object) -> object:
+def _wait(what: str, check: Callable[[], T | None]) -> T:
     deadline = time.monotonic() + LIMIT_SECONDS
     while time.monotonic() < deadline:
-        found = check() if callable(check) else None
-        if found:
+        found = check()
+        if found is not None:
             return found
         time.sleep(0.002)
     raise RuntimeError(f"timed out waiting for {what}")
@@ -89,9 +91,7 @@ def _serving(project: LinkedProject, sha: str) -> float:
                 return None
             return time.time() if sha in body else None
 
-        found = _wait(f"{sha[:12]} serving", answered)
-    assert isinstance(found, float)
-    return found
+        return _wait(f"{sha[:12]} serving", answered)
 
 
 def _finished(w: ServedWorld, project: LinkedProject, sha: str) -> Deployment:
@@ -110,9 +110,7 @@ def _finished(w: ServedWorld, project: LinkedProject, sha: str) -> Deployment:
             return None
         return found
 
-    deployment = _wait(f"deployment of {sha[:12]} to finish", done)
-    assert isinstance(deployment, Deployment)
-    return deployment
+    return _wait(f"deployment of {sha[:12]} to finish", done)
 
 
 def _log(w: ServedWorld, deployment_id: str) -> str:
@@ -211,7 +209,7 @@ def _one_run(
 
 
 def main() -> None:
-    settings = {"worker_enabled": True, "health_check_timeout_seconds": 30,
+    settings: dict[str, Any] = {"worker_enabled": True, "health_check_timeout_seconds": 30,
                 "drain_seconds": 0.2}  # fmt: skip
     with served_world(1, files=python_app_files(), deferred_deliveries=False, **settings) as w:
         project = w.projects[0]

@@ -77,10 +77,12 @@ async def smart_http(request: Request) -> Response:
         return PlainTextResponse("Repository not found.\n", 404)
     service = request.query_params.get("service", "") or request.path_params["rest"]
     pushing = "receive-pack" in service
+    pusher: Credential | None = None
     if pushing:
-        pusher = push_refusal(state, request, repo)
-        if isinstance(pusher, Response):
-            return pusher
+        allowed = push_refusal(state, request, repo)
+        if isinstance(allowed, Response):
+            return allowed
+        pusher = allowed
     else:
         refused = _access(state, request, repo)
         if refused is not None:
@@ -98,7 +100,7 @@ async def smart_http(request: Request) -> Response:
     }
     if "git-protocol" in request.headers:
         request_env["GIT_PROTOCOL"] = request.headers["git-protocol"]
-    if pushing:  # http-backend enables receive-pack for an authenticated REMOTE_USER
+    if pusher is not None:  # http-backend enables receive-pack for an authenticated REMOTE_USER
         status, headers, payload = await run_in_threadpool(
             receive, sim(request), repo, pusher, lambda: _run_backend(repo, request_env, body)
         )

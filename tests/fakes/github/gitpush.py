@@ -52,7 +52,7 @@ def push_refusal(state: SimState, request: Request, repo: Repository) -> Respons
 
 
 def _heads_and_tags(repo: Repository) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for prefix in ("refs/heads/", "refs/tags/"):
         found |= {f"{prefix}{name}": sha for name, sha in gitstore.refs(repo.path, prefix)}
     return found
