@@ -149,7 +149,7 @@ def main() -> None:
         client_cpu = time.process_time() - client_before
         pushes, duplicated, missing, unrecorded = _check_database(w, items)
         inside = [float(v) for v in SERVER_TIME_RE.findall(w.server.output())][-count:]
-    lost = sum(1 for r in results if r.latency is None or r.status >= 500)
+    lost = sum(1 for r in results if r.latency is None or not 200 <= r.status < 300)
     print(f"webhook deliveries to `nanoscale serve` (SQLite, worker off): {count} at {RATE}/s "
           f"for {SECONDS:g} s after a {WARMUP_SECONDS:g} s warm-up at the same rate, open loop, "
           f"{PROJECTS} linked projects; host load average {os.getloadavg()[0]:.1f} on "
@@ -159,7 +159,7 @@ def main() -> None:
         print(f"  inside the server (its request log, last {len(inside)}): p50 "
               f"{_percentile(inside, 50):.1f} ms, p99 {_percentile(inside, 99):.1f} ms, "
               f"max {max(inside):.1f} ms")  # fmt: skip
-    print(f"  count {count} (+{warm} warm-up), lost {lost} (no answer or 5xx, warm-up "
+    print(f"  count {count} (+{warm} warm-up), lost {lost} (no answer or not 2xx, warm-up "
           f"included), delivery records missing {unrecorded}")  # fmt: skip
     print(f"  distinct pushes {pushes}: duplicates-deployed {duplicated}, "
           f"never requested {missing}")  # fmt: skip
