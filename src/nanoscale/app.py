@@ -34,7 +34,9 @@ from nanoscale.errors import (
 )
 from nanoscale.forwarded import ForwardedHeadersMiddleware
 from nanoscale.github.app_config import apply_stored_app
+from nanoscale.github.avatars import avatar_origin
 from nanoscale.github.credentials import register_github_credentials
+from nanoscale.github.reconcile_loop import start_reconciler
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
@@ -137,7 +139,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = start_worker(ctx) if settings.worker_enabled else None
+        reconciler = start_reconciler(ctx)  # no-op unless GitHub is configured
         yield
+        reconciler.stop()
         if worker is not None:
             worker.stop()
         close_backends(ctx)
@@ -168,7 +172,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, image_origins=(avatar_origin(settings.github_url),)
+    )
     secret = settings.proxy_secret.get_secret_value() if settings.proxy_secret else None
     app.add_middleware(
         ForwardedHeadersMiddleware, trusted_proxies=settings.trusted_proxies, secret=secret

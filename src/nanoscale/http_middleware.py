@@ -153,12 +153,23 @@ NO_STORE = "no-store"
 CACHEABLE_PREFIX = "/static/"
 
 
-class SecurityHeadersMiddleware:
-    """Adds SECURITY_HEADERS to every HTTP response and `Cache-Control: no-store` to every
-    one outside /static/, whatever produced it (routes, streams, errors from middleware)."""
+def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """Never framed; images only from the dashboard itself and `image_origins` (the configured
+    GitHub's avatar origin), so injected markup cannot load trackers or leak through images.
+    `data:` fetches nothing (the API docs page draws its icons with it)."""
+    images = " ".join(("img-src 'self' data:", *image_origins))
+    return f"frame-ancestors 'none'; {images}"
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS (with `image_origins` in the CSP) to every HTTP response and
+    `Cache-Control: no-store` to every one outside /static/, whatever produced it (routes,
+    streams, errors from middleware)."""
+
+    def __init__(self, app: ASGIApp, image_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        csp = content_security_policy(image_origins)
+        self.headers = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,7 +180,9 @@ class SecurityHeadersMiddleware:
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = with_security_headers(
-                    list(message.get("headers", [])), cacheable=cacheable
+                    list(message.get("headers", [])),
+                    cacheable=cacheable,
+                    headers_to_set=self.headers,
                 )
             await send(message)
 
@@ -177,9 +190,13 @@ class SecurityHeadersMiddleware:
 
 
 def with_security_headers(
-    headers: list[tuple[bytes, bytes]], *, cacheable: bool
+    headers: list[tuple[bytes, bytes]],
+    *,
+    cacheable: bool,
+    headers_to_set: dict[str, str] | None = None,
 ) -> list[tuple[bytes, bytes]]:
-    wanted = {name.lower().encode(): value.encode() for name, value in SECURITY_HEADERS.items()}
+    chosen = SECURITY_HEADERS if headers_to_set is None else headers_to_set
+    wanted = {name.lower().encode(): value.encode() for name, value in chosen.items()}
     if not cacheable:
         wanted[b"cache-control"] = NO_STORE.encode()
     kept = [(name, value) for name, value in headers if name.lower() not in wanted]

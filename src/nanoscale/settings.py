@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # github.com by default; GitHub Enterprise Server (and the test simulator) by URL.
     github_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"
+    # The reconciler (docs/github-operations.md): every this many seconds one serve process
+    # checks each linked repository for missed pushes and broken hooks; 0 turns it off.
+    github_reconcile_interval_seconds: int = Field(default=300, ge=0)
 
     @classmethod
     def settings_customise_sources(

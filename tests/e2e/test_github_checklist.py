@@ -105,6 +105,17 @@ def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubSt
     create_admin(stack.server, *ADMIN)
     log_in(page, *ADMIN)
     connect_github(page, stack, shots="gh")
+    # The connected badge shows the GitHub avatar, loaded from the GitHub's avatar origin (the
+    # only image origin the dashboard's CSP allows besides its own).
+    avatar = page.locator("[data-github-avatar]")
+    expect(avatar).to_have_attribute(
+        "src", f"{stack.served.base_url}/avatars/u/{stack.alice.id}?v=4"
+    )
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-github-avatar]');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }"
+    )
+    screenshot(page, "gh-05b-avatar")
     project_url = pick_and_deploy(page, stack)
     first = page.locator("[data-current-commit]").inner_text()
 
@@ -126,10 +137,33 @@ def test_github_checklist_connect_deploy_push_delete(page: Page, stack: GitHubSt
     sim_push(stack, "feature/x", "v3", "Work in progress")
     page.goto(f"{project_url}/deliveries")
     skipped = page.locator("[data-delivery-reason]", has_text="feature/x").first
-    expect(skipped).to_contain_text("push to feature/x: branch 'feature/x' is not selected")
+    expect(skipped).to_contain_text("push to feature/x: not the selected branch")
     deployed = page.locator("tr[data-outcome=deployed]").first
     expect(deployed.locator("[data-delivery-deployment]")).to_have_count(1)
+    # The repository hook's copy of the main push names the original delivery and links the
+    # deployment it caused.
+    duplicate = page.locator("tr[data-outcome=duplicate] [data-delivery-reason]").first
+    expect(duplicate).to_contain_text("push to main: duplicate of delivery")
+    original = deployed.get_attribute("data-delivery") or ""
+    expect(duplicate.locator("[data-duplicate-of]")).to_have_attribute(
+        "data-duplicate-of", original
+    )
+    expect(duplicate.locator("[data-delivery-deployment]")).to_have_attribute(
+        "href", deployed.locator("[data-delivery-deployment]").get_attribute("href") or ""
+    )
     screenshot(page, "gh-10-deliveries")
+
+    # The admin's GitHub health panel: every check green against this GitHub.
+    page.goto("/settings")
+    page.locator("[data-check-github]").click()
+    expect(page.locator("[data-github-health]")).to_have_attribute(
+        "data-github-health-result", "ok", timeout=60_000
+    )
+    expect(page.locator("[data-check='github hook octo-alice/app']")).to_have_attribute(
+        "data-check-ok", "true"
+    )
+    page.locator("[data-github-health]").scroll_into_view_if_needed()
+    screenshot(page, "gh-10b-github-health")
     page.goto(f"{project_url}/deployments")
     expect(page.locator("[data-deployment-row]")).to_have_count(2)  # create + the main push
 

@@ -252,16 +252,16 @@ def test_malformed_json_is_400(client: TestClient, admin: dict[str, str]) -> Non
 def test_a_port_taken_concurrently_is_retried_with_the_next_free_one(
     client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nanoscale.projects import service
+    from nanoscale.projects import uniqueness
 
     first = create(client, admin, name="first")
-    real_free_port = service._free_port
+    real_free_port = uniqueness.free_port
     stale = iter([first["port"]])  # what a concurrent request would have seen
 
     def racing_free_port(*args: Any) -> int:
         return next(stale, None) or real_free_port(*args)
 
-    monkeypatch.setattr(service, "_free_port", racing_free_port)
+    monkeypatch.setattr(uniqueness, "free_port", racing_free_port)
     second = create(client, admin, name="second")
     assert second["port"] != first["port"]
     assert len({p["port"] for p in client.get("/api/projects", headers=admin).json()}) == 2

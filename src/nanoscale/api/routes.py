@@ -8,6 +8,7 @@ from nanoscale.api import (
     auth,
     deployments,
     github,
+    github_check,
     github_manifest,
     health_endpoint,
     projects,
@@ -27,5 +28,6 @@ router.include_router(projects.router)
 router.include_router(deployments.router)
 router.include_router(release_logs.router)
 router.include_router(github.router)
+router.include_router(github_check.router)
 router.include_router(github_manifest.router)
 router.include_router(github_webhook_endpoint.router)

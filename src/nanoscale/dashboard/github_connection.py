@@ -14,6 +14,7 @@ from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.errors import NanoScaleError
 from nanoscale.github import service
+from nanoscale.github.avatars import shown_avatar
 from nanoscale.github.runtime import gateway_for
 
 # `github=` and `github_error=` as the callback and setup steps send them back.
@@ -57,6 +58,7 @@ class Connection:
     configured: bool
     connected: bool = False
     login: str | None = None
+    avatar_url: str | None = None  # on the configured GitHub's avatar origin (github/avatars.py)
     reconnect_needed: bool = False
     installations: list[dict[str, Any]] = field(default_factory=list)
     manage_url: str | None = None  # the App's installation page on GitHub
@@ -69,6 +71,8 @@ def connection(db: Session, *, ctx: AppContext, user: User) -> Connection:
         configured=bool(status["configured"]),
         connected=bool(status["connected"]),
         login=status["login"],
+        # checked again: NANOSCALE_GITHUB_URL (and so the CSP's avatar origin) may have changed
+        avatar_url=shown_avatar(status["avatar_url"], github_url=ctx.settings.github_url),
         reconnect_needed=bool(status["reconnect_needed"]),
         installations=list(status["installations"]),
     )

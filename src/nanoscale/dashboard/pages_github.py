@@ -15,7 +15,7 @@ from nanoscale.dashboard.templating import render
 from nanoscale.dashboard.web import DashboardRoute, Form, SignedIn, form_text, redirect
 from nanoscale.deployments import service as deployments
 from nanoscale.errors import InvalidInput, NanoScaleError
-from nanoscale.github import connect, service, sync, views
+from nanoscale.github import connect, reconciler, service, sync
 from nanoscale.web_deps import Context, DbSession, client_ip
 
 router = APIRouter(route_class=DashboardRoute)
@@ -86,17 +86,12 @@ def deliveries_tab(
 def check_for_commits(
     request: Request, *, db: DbSession, ctx: Context, info: SignedIn, _form: Form, project_id: str
 ) -> Response:
-    """The reconciler for one project: deploy the branch head GitHub has now unless it is
-    already deployed or on its way (covers a push whose delivery never arrived)."""
-    view = load_project(db, ctx=ctx, user=info.user, project_id=project_id)  # 404 unless yours
-    known = {r.commit_sha for r in view.rows[:1]}
-    if view.current is not None:
-        known.add(view.current.commit_sha)
-    branch, sha = views.branch_head(db, ctx=ctx, project_id=project_id)
-    if sha in known:
-        return redirect(f"/projects/{project_id}?{urlencode({'checked': branch})}")
-    deployment = deployments.redeploy(db, user=info.user, project_id=project_id, commit_sha=sha)
-    return redirect(f"/projects/{project_id}/deployments/{deployment.id}")
+    """The reconciler for one project: deploy the branch head GitHub has now unless it was
+    already requested (covers a push whose delivery never arrived)."""
+    check = reconciler.check_project(db, ctx=ctx, user=info.user, project_id=project_id)
+    if check.deployment_id is not None:
+        return redirect(f"/projects/{project_id}/deployments/{check.deployment_id}")
+    return redirect(f"/projects/{project_id}?{urlencode({'checked': check.branch})}")
 
 
 @router.get("/projects/{project_id}/watch")

@@ -21,7 +21,7 @@ from nanoscale.dashboard.web import (
     rerender_on_error,
 )
 from nanoscale.errors import Forbidden, InvalidInput, NanoScaleError
-from nanoscale.github import manifest
+from nanoscale.github import health, manifest
 from nanoscale.github.app_config import app_source
 from nanoscale.projects import git_hosts
 from nanoscale.projects.service import count_owned_projects
@@ -199,6 +199,15 @@ def revoke_token(
 ) -> Response:
     tokens.revoke_token(db, user=info.user, token_id=token_id, ip=client_ip(request))
     return redirect("/settings?done=token_revoked")
+
+
+@router.post("/settings/github/health", response_class=HTMLResponse)
+def check_github(
+    request: Request, db: DbSession, ctx: Context, info: SignedIn, _form: Form
+) -> Response:
+    """The GitHub health panel: a plain form; htmx swaps in only the panel (`hx-select`)."""
+    checks = health.check_github(db, ctx=ctx, user=info.user)
+    return _page(request, db, info, github_health=checks)
 
 
 @router.post("/settings/github/app", response_class=HTMLResponse)

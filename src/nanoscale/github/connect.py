@@ -25,6 +25,7 @@ from nanoscale.db.base import new_id, utcnow
 from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import Conflict, Forbidden, InvalidInput
 from nanoscale.github import models as m
+from nanoscale.github.avatars import shown_avatar
 from nanoscale.github.gateway import OAuthError
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import seal, unseal
@@ -142,6 +143,7 @@ def callback(
         link = m.GitHubUserLink(id=new_id(), local_user_id=user.id, github_user_id=github_id)
         db.add(link)
     link.github_login = login
+    link.avatar_url = shown_avatar(profile.get("avatar_url"), github_url=ctx.settings.github_url)
     store_grant(link, grant, ctx=ctx)
     audit.record(
         db, action="github.connected", actor=user, ip=ip, target=f"github:{login}",

@@ -1,6 +1,7 @@
 """Replace each repository hook's secret on GitHub and locally without refusing a delivery.
 
-Per hook, in three steps (docs/github-operations.md):
+Per hook, holding the repository's hook lease (so a concurrent hook repair cannot hand
+GitHub the old secret back), in three steps (docs/github-operations.md):
 1. the new secret is stored as the links' *alternate* secret: both old and new now verify;
 2. GitHub is told the new secret (`PATCH /repos/{o}/{r}/hooks/{id}/config`, which changes only
    the fields sent);
@@ -24,8 +25,9 @@ from nanoscale.context import AppContext
 from nanoscale.db.base import utcnow
 from nanoscale.db.engine import session_scope
 from nanoscale.errors import NanoScaleError
+from nanoscale.github import locks
 from nanoscale.github import models as m
-from nanoscale.github.hooks import HOOK_PERMISSIONS
+from nanoscale.github.hooks import GUARD_LEASE_SECONDS, GUARD_WAIT_SECONDS, HOOK_PERMISSIONS
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import seal, unseal
 from nanoscale.logs import get_logger
@@ -72,6 +74,18 @@ def _hooks(ctx: AppContext) -> list[_Hook]:
 
 
 def _rotate(ctx: AppContext, hook: _Hook, grace: timedelta) -> HookRotation:
+    """Under the repository's hook lease (see hooks.py): no other writer can hand GitHub
+    the old secret between the steps."""
+    try:
+        with locks.held(ctx, name=locks.hook_lock_name(hook.repo_id),
+                        wait=GUARD_WAIT_SECONDS, seconds=GUARD_LEASE_SECONDS):  # fmt: skip
+            return _rotate_held(ctx, hook, grace)
+    except NanoScaleError as exc:  # the lease stayed busy
+        log.warning("github.hook.rotation_failed", hook_id=hook.hook_id, error=exc.code)
+        return HookRotation(hook.full_name, hook.hook_id, exc.code)
+
+
+def _rotate_held(ctx: AppContext, hook: _Hook, grace: timedelta) -> HookRotation:
     fresh = secrets.token_hex(32)
     _store(ctx, hook, alternate=fresh, grace=grace)
     try:

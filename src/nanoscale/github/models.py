@@ -48,6 +48,8 @@ class GitHubUserLink(Base):
     )
     github_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     github_login: Mapped[str] = mapped_column(String(255))
+    # `avatar_url` of `GET /user`; shown only when on the configured GitHub's avatar origin.
+    avatar_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -179,8 +181,26 @@ class ProjectGitHubLink(Base):
     alternate_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     alternate_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The reconciler (github/reconciler.py): ETags of its last reads ("repo", "head", "hook"),
+    # so an unchanged answer is a free 304; the branch head it saw; when and how it ended.
+    reconcile_etags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    head_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    check_result: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class GitHubLock(Base):
+    """A named lease held across GitHub calls (never a transaction): `reconciler` (one serve
+    process reconciles at a time) and `hook:<repo_id>` (one writer of a repository's hook
+    and its secret at a time). It expires, so a holder that died frees it."""
+
+    __tablename__ = "github_locks"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class GitHubWebhookDelivery(Base):
@@ -205,6 +225,8 @@ class GitHubWebhookDelivery(Base):
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # outcome "duplicate": the GUID of the delivery that already requested this push
+    duplicate_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
     deployment_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status_code: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -20,6 +20,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.github import models as m
+from nanoscale.github.delivery_words import describe
 from nanoscale.github.installations import require_installation_access, revoke_access
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import unseal
@@ -34,7 +35,7 @@ MAX_QUERY = 100
 
 def status(db: Session, *, ctx: AppContext, user: User) -> dict[str, Any]:
     if not ctx.settings.github_configured:
-        return {"configured": False, "connected": False, "login": None,
+        return {"configured": False, "connected": False, "login": None, "avatar_url": None,
                 "reconnect_needed": False, "installations": []}  # fmt: skip
     link = db.scalar(select(m.GitHubUserLink).where(m.GitHubUserLink.local_user_id == user.id))
     installations = db.scalars(
@@ -48,6 +49,7 @@ def status(db: Session, *, ctx: AppContext, user: User) -> dict[str, Any]:
         "configured": True,
         "connected": link is not None,
         "login": link.github_login if link else None,
+        "avatar_url": link.avatar_url if link else None,
         "reconnect_needed": bool(link and link.reconnect_needed),
         "installations": [installation_out(i) for i in installations],
     }
@@ -165,7 +167,6 @@ def disconnect(db: Session, *, ctx: AppContext, user: User, ip: str | None) -> d
     except NanoScaleError as exc:  # GitHub down: forget the tokens here anyway
         log.warning("github.disconnect.revoke_failed", user_id=user.id, error=exc.code)
     with session_scope(ctx.sessions) as db:  # noqa: PLR1704 - the caller's is committed
-        db.query(m.GitHubUserLink).filter(m.GitHubUserLink.local_user_id == user.id).delete()
         installation_ids = set(
             db.scalars(
                 select(m.GitHubInstallationAccess.installation_id).where(
@@ -173,7 +174,11 @@ def disconnect(db: Session, *, ctx: AppContext, user: User, ip: str | None) -> d
                 )
             )
         )
+        # Access rows first, then the link: the order GitHub's `github_app_authorization`
+        # revocation (which the revoke above triggers) deletes them in, so the two never
+        # deadlock on PostgreSQL.
         revoke_access(db, user_id=user.id, installation_ids=installation_ids)
+        db.query(m.GitHubUserLink).filter(m.GitHubUserLink.local_user_id == user.id).delete()
         mine = select(Project.id).where(Project.owner_id == user.id)
         db.execute(
             update(m.ProjectGitHubLink)
@@ -202,21 +207,28 @@ def list_deliveries(
         .order_by(m.GitHubWebhookDelivery.created_at.desc())
         .limit(limit)
     ).all()
-    return [
-        {
-            "delivery_id": r.delivery_id,
-            "hook_id": r.hook_id,
-            "source": r.source,
-            "event": r.event_type,
-            "action": r.action,
-            "ref": r.ref,
-            "before": r.before_sha,
-            "after": r.head_commit,
-            "outcome": r.outcome,
-            "reason": r.reason,
-            "deployment_ids": r.deployment_ids,
-            "status_code": r.status_code,
-            "received_at": r.created_at,
-        }
-        for r in rows
-    ]
+    return [_delivery_out(r) for r in rows]
+
+
+def _delivery_out(r: m.GitHubWebhookDelivery) -> dict[str, Any]:
+    words = describe(r)
+    return {
+        "delivery_id": r.delivery_id,
+        "hook_id": r.hook_id,
+        "source": r.source,
+        "event": r.event_type,
+        "action": r.action,
+        "ref": r.ref,
+        "before": r.before_sha,
+        "after": r.head_commit,
+        "outcome": r.outcome,
+        "reason": r.reason,
+        "deployment_ids": r.deployment_ids,
+        "duplicate_of": r.duplicate_of,
+        "ref_name": words.ref_name,
+        "ref_kind": words.ref_kind,
+        "detail": words.detail,
+        "summary": words.summary,
+        "status_code": r.status_code,
+        "received_at": r.created_at,
+    }

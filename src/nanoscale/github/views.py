@@ -1,6 +1,6 @@
 """Read-only views for the dashboard: a repository's branches (from GitHub, for the branch
-selector), a project's branch head on GitHub now (for "Check for new commits"), and what a
-project's GitHub link looks like now (source, webhook health, lifecycle).
+selector) and what a project's GitHub link looks like now (source, webhook health,
+lifecycle). "Check for new commits" is the reconciler's (`reconciler.check_project`).
 
 Nothing here changes state. Branches are listed only for a repository the calling user may
 pick (the user's own access cache, filled with their token), with an installation token
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,10 @@ from sqlalchemy.orm import Session
 from nanoscale.accounts.models import User
 from nanoscale.context import AppContext
 from nanoscale.db.transactions import end_transaction
-from nanoscale.errors import Conflict, NotFound
+from nanoscale.errors import NotFound
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
+from nanoscale.github.delivery_words import describe
 from nanoscale.github.runtime import gateway_for
 
 MAX_BRANCHES = 100
@@ -69,6 +69,24 @@ def repository_branches(
     return Branches(full_name, private, archived, ordered, default)
 
 
+# Why a repository hook could not be made (`link.webhook_error` holds the error code).
+HOOK_ERRORS = {
+    "github_access_lost": "GitHub refused: the App lacks the Webhooks (write) permission on "
+    "this repository — grant it in the App's settings and accept it on the installation",
+    "github_rejected": "GitHub refused the webhook's settings",
+    "github_auth_failed": "GitHub refused the App's credentials (see Check GitHub in Settings)",
+    "github_unavailable": "GitHub could not be reached when the project was linked",
+    "github_rate_limited": "GitHub's rate limit was reached when the project was linked",
+    "github_not_configured": "the GitHub App was not configured when the project was linked",
+}
+
+
+def hook_problem(code: str | None) -> str | None:
+    if not code:
+        return None
+    return HOOK_ERRORS.get(code, f"GitHub refused to create it ({code.replace('_', ' ')})")
+
+
 @dataclass(frozen=True)
 class ProjectSource:
     """A GitHub project's source as the dashboard shows it."""
@@ -84,6 +102,10 @@ class ProjectSource:
     webhook_error: str | None
     last_delivery: dict[str, Any] | None
     moved_at: datetime | None = None  # renamed or transferred on GitHub since it was linked
+
+    @property
+    def webhook_problem(self) -> str | None:
+        return hook_problem(self.webhook_error)
 
 
 def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
@@ -131,30 +153,14 @@ def project_source(db: Session, *, project_id: str) -> ProjectSource | None:
 def _delivery(row: m.GitHubWebhookDelivery) -> dict[str, Any]:
     received: datetime = row.created_at
     return {"event": row.event_type, "outcome": row.outcome, "reason": row.reason,
+            "summary": _said(row), "deployment_ids": list(row.deployment_ids or []),
             "received_at": received}  # fmt: skip
 
 
-def branch_head(db: Session, *, ctx: AppContext, project_id: str) -> tuple[str, str]:
-    """(branch, SHA of its head on GitHub now) for a GitHub project: what a push would have
-    deployed. The caller has checked that the user may see the project."""
-    link = db.scalar(
-        select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.project_id == project_id)
-    )
-    if link is None:
-        raise NotFound("this project is not linked to a GitHub repository",
-                       code="github_link_missing")  # fmt: skip
-    if not link.active:
-        raise Conflict("the project's GitHub link is inactive: reconnect GitHub or restore the "
-                       "App's access to the repository", code="github_link_inactive")  # fmt: skip
-    installation_id, repo_id = link.installation_id, link.repo_id
-    full_name, branch = link.full_name, link.selected_branch
-    end_transaction(db)
-    gateway = gateway_for(ctx)
-    token = gateway.installation_token(
-        installation_id, repo_ids=[repo_id], permissions=CLONE_PERMISSIONS
-    )
-    answer = gateway.request(
-        "GET", f"/repos/{full_name}/branches/{quote(branch, safe='/')}",
-        auth=f"Bearer {token}", rate_key="installation",
-    )  # fmt: skip
-    return branch, str(answer.json()["commit"]["sha"])
+def _said(row: m.GitHubWebhookDelivery) -> str:
+    """A push as "push to main: deployment started"; other events with their name in front."""
+    words = describe(row)
+    if words.ref_name is not None:
+        return words.summary
+    action = f" ({row.action})" if row.action else ""
+    return f"{row.event_type}{action}: {words.summary}"

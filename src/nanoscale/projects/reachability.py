@@ -3,12 +3,19 @@ given credentials, and does the branch exist there?
 
 One `git ls-remote` through the engine's git helpers, so the credential travels the same way
 as in every fetch (the environment only: never argv, a URL or a file). Callers run it with no
-database transaction open: on SQLite an open write transaction would hold the database's lock
-for as long as the Git host takes to answer. Failures name the form field to fix.
+database transaction open (`source_head` ends it first): on SQLite an open write transaction
+would hold the database's lock for as long as the Git host takes to answer. Failures name the
+form field to fix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from nanoscale.db.transactions import outside_transaction
 from nanoscale.engine.credentials import (
     CredentialProvider,
     GitCredentials,
@@ -19,6 +26,18 @@ from nanoscale.engine.fetch import resolve_ref
 from nanoscale.errors import InvalidInput, NanoScaleError
 
 CHECK_TIMEOUT_SECONDS = 20
+
+
+def source_head(session: Session, *, fields: Mapping[str, Any], password: str | None) -> str:
+    """`branch_head` of a project's cleaned source `fields`, asked with no lock held: the
+    caller's pending work is committed first, so it must already be whole."""
+    with outside_transaction(session):
+        return branch_head(
+            url=fields["repo_url"],
+            branch=fields["branch"],
+            username=fields["git_username"],
+            password=password,
+        )
 
 
 def branch_head(*, url: str, branch: str, username: str | None, password: str | None) -> str:

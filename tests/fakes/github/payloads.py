@@ -56,6 +56,7 @@ def account_json(state: SimState, account: Account) -> JSON:
         "login": login,
         "id": account.id,
         "node_id": account.node_id,
+        # GHES form (served by avatars.py); github.com uses avatars.githubusercontent.com
         "avatar_url": f"{state.base_url}/avatars/u/{account.id}?v=4",
         "gravatar_id": "",
         "url": f"{api}/orgs/{login}" if account.type == "Organization" else users,

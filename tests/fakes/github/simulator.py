@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from . import (
+    avatars,
     githttp,
     install_flow,
     manifest_flow,
@@ -90,6 +91,7 @@ class GitHubSimulator(Lifecycle, Pushes, Authorizations):  # Lifecycle builds on
             *manifest_flow.routes,
             *sim_api_apps.routes,  # before sim_api: /_sim/installations/{id}/{action}
             *sim_api.routes,
+            *avatars.routes,
             Route("/api/v3/{path:path}", unknown_route, methods=ANY_METHOD),  # after all REST
             *githttp.routes,  # last: its /{owner}/{repo}.git/... pattern is the broadest
         ]

@@ -4,47 +4,27 @@
 `worker_concurrency` daemon threads (the app lifespan does that when `worker_enabled`), so different
 projects build in parallel. Each thread has its own lease holder id: the lease is re-entrant
 for one holder, so threads sharing an id could run two deployments of one project at once.
-On start the worker first repairs what a dead orchestrator left behind: running deployments
-without a live lease holder are marked failed (their build processes killed, a half-started
-release stopped) and their leases released; live releases are re-adopted by the runtime and
-their routes restored.
+On start the first thread repairs what a dead orchestrator left behind (`recovery`) before
+any thread claims work (`claims`); it repeats the repair every few seconds.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from datetime import timedelta
-
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from nanoscale.context import AppContext
-from nanoscale.db.base import utcnow
-from nanoscale.db.engine import session_scope
 from nanoscale.deployments.backends import Backends, backends_for
-from nanoscale.deployments.models import Deployment, ProjectLease
 from nanoscale.deployments.queue import lease
-from nanoscale.deployments.queue.requests import supersede_older
-from nanoscale.deployments.queue.sql import changed
 from nanoscale.deployments.queue.wakeup import generation, wait_for_work, wake_workers
-from nanoscale.deployments.releases import (
-    handle_of,
-    project_paths,
-    release_job,
-    release_spec,
-    route_of,
-)
-from nanoscale.deployments.states import RUNNING_STATES, DeploymentState
+from nanoscale.deployments.worker import claims, recovery
+from nanoscale.deployments.worker.claims import Claim
 from nanoscale.deployments.worker.runner import Runner
 from nanoscale.engine.isolation import tenant_policy
 from nanoscale.engine.pipeline import Limits, Pipeline
-from nanoscale.engine.runtime.kill import kill_build
-from nanoscale.errors import PlatformError, Responsibility
+from nanoscale.errors import PlatformError
 from nanoscale.logs import get_logger
 from nanoscale.projects import git_hosts
-from nanoscale.projects.models import Project
 
 log = get_logger("nanoscale.deployments.worker.loop")
 RECOVER_EVERY_SECONDS = 10.0
@@ -52,12 +32,6 @@ COMPONENT = "deploy_worker"  # where `start_worker` registers it in the app cont
 # A loop that has not looked for work for this long (and runs nothing) counts as stuck; it
 # covers a slow recovery pass (proxy checks) on top of a few poll intervals.
 HEARTBEAT_GRACE_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class Claim:
-    project_id: str
-    deployment_id: str
 
 
 class Worker:
@@ -96,7 +70,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self.heartbeat_at: float | None = None  # time.monotonic() the loop last looked for work
 
-    # -- one unit of work --------------------------------------------------------------------
+    # -- units of work (the loop's steps; tests call them directly) ----------------------------
 
     def run_once(self, runner: Runner | None = None) -> bool:
         """Claim and run at most one deployment (as `runner`'s lease holder); True if one ran."""
@@ -108,148 +82,21 @@ class Worker:
         return True
 
     def claim(self, *, holder: str | None = None) -> Claim | None:
-        holder = holder or self.holder
-        for project_id in self._projects_with_queued():
-            with session_scope(self.ctx.sessions) as session:
-                if not lease.acquire(
-                    session,
-                    project_id=project_id,
-                    holder=holder,
-                    seconds=self.ctx.settings.lease_seconds,
-                ):
-                    continue
-                deployment_id = self._claim_newest(session, project_id)
-                if deployment_id is None:
-                    lease.release(session, project_id=project_id, holder=holder)
-                    continue
-                lease.attach(
-                    session, project_id=project_id, holder=holder, deployment_id=deployment_id
-                )
-                return Claim(project_id, deployment_id)
-        return None
-
-    def _projects_with_queued(self) -> list[str]:
-        with session_scope(self.ctx.sessions) as session:
-            rows = session.execute(
-                select(Deployment.project_id, func.min(Deployment.queued_at).label("first"))
-                .where(Deployment.state == DeploymentState.QUEUED)
-                .group_by(Deployment.project_id)
-                .order_by("first")
-            )
-            return [row[0] for row in rows]
-
-    @staticmethod
-    def _claim_newest(session: Session, project_id: str) -> str | None:
-        newest = session.scalar(
-            select(Deployment)
-            .where(Deployment.project_id == project_id, Deployment.state == DeploymentState.QUEUED)
-            .order_by(Deployment.queued_at.desc(), Deployment.id.desc())
-            .limit(1)
+        return claims.claim_next(
+            self.ctx.sessions,
+            holder=holder or self.holder,
+            lease_seconds=self.ctx.settings.lease_seconds,
         )
-        if newest is None:
-            return None
-        supersede_older(session, project_id=project_id, keep=newest)
-        claimed = changed(
-            session,
-            update(Deployment)
-            .where(Deployment.id == newest.id, Deployment.state == DeploymentState.QUEUED)
-            .values(state=DeploymentState.FETCHING, fetching_at=utcnow()),
-        )
-        return newest.id if claimed else None
-
-    # -- recovery ----------------------------------------------------------------------------
 
     def recover(self) -> int:
         """Fail running deployments whose holder is gone; returns how many."""
-        repaired = 0
-        with session_scope(self.ctx.sessions) as session:
-            running = list(
-                session.scalars(select(Deployment).where(Deployment.state.in_(RUNNING_STATES)))
-            )
-            stale = [d for d in running if self._orphaned(session, d)]
-            for deployment in stale:
-                held = lease.current(session, deployment.project_id)
-                if held is None or lease.is_local(held.holder):  # its processes are ours to end
-                    self._clean_up_orphan(deployment)
-                session.execute(
-                    update(Deployment)
-                    .where(Deployment.id == deployment.id, Deployment.state.in_(RUNNING_STATES))
-                    .values(
-                        state=DeploymentState.FAILED,
-                        active_sha=None,
-                        finished_at=utcnow(),
-                        build_pgid=None,
-                        release_stopped_at=utcnow(),
-                        error_code="orchestrator_lost",
-                        error_message="the orchestrator running this deployment stopped before it "
-                        "finished; redeploy to try again",
-                        error_responsibility=Responsibility.PLATFORM,
-                    )
-                )
-                lease.release(session, project_id=deployment.project_id)
-                repaired += 1
-            self._drop_dead_leases(session)
-        return repaired
-
-    def _orphaned(self, session: Session, deployment: Deployment) -> bool:
-        held = lease.current(session, deployment.project_id)
-        if held is None or held.deployment_id != deployment.id:
-            return True
-        own = self._own_runner(held.holder)
-        if own is not None:
-            return deployment.id not in own.current
-        return held.expires_at < utcnow() or lease.holder_is_dead_local(held.holder)
-
-    def _own_runner(self, holder: str) -> Runner | None:
-        return next((r for r in self.runners if r.holder == holder), None)
-
-    def _clean_up_orphan(self, deployment: Deployment) -> None:
-        kill_build(deployment_id=deployment.id, pgid=deployment.build_pgid)
-        if deployment.release_ref:
-            self.pipeline.discard(
-                handle_of(deployment), project_paths(self.ctx.settings, deployment.project_id)
-            )
-
-    def _drop_dead_leases(self, session: Session) -> None:
-        grace = utcnow() - timedelta(seconds=1)
-        for held in session.scalars(select(ProjectLease)):
-            if self._own_runner(held.holder) is None and (
-                held.expires_at < grace or lease.holder_is_dead_local(held.holder)
-            ):
-                lease.release(session, project_id=held.project_id, holder=held.holder)
+        return recovery.recover(self.ctx, pipeline=self.pipeline, runners=self.runners)
 
     def restore_releases(self) -> None:
         """Re-adopt the live release of every project and re-install its route."""
-        settings = self.ctx.settings
-        with session_scope(self.ctx.sessions) as session:
-            live = list(
-                session.scalars(
-                    select(Deployment).where(
-                        Deployment.state == DeploymentState.LIVE,
-                        Deployment.release_stopped_at.is_(None),
-                    )
-                )
-            )
-            pairs = [(d, session.get_one(Project, d.project_id)) for d in live]
-            session.expunge_all()
-        jobs = [
-            (d, release_job(p, d, settings=settings, keyring=self.ctx.keyring)) for d, p in pairs
-        ]
-        paths = {d.id: project_paths(settings, d.project_id) for d, _ in jobs}
-        specs = [
-            release_spec(job, d, paths[d.id])
-            for d, job in jobs
-            if job.start_command and not job.output_directory
-        ]
-        for d, job in jobs:
-            self.pipeline.ensure_published(job, paths[d.id])
-        try:
-            self.backends.runtime.adopt([handle_of(d) for d, _ in jobs], specs)
-            self.backends.proxy.restore([route_of(job, d, paths[d.id]) for d, job in jobs])
-        except PlatformError as exc:
-            log.error("deploy.restore_failed", error=exc.message)
+        recovery.restore_releases(self.ctx, pipeline=self.pipeline, backends=self.backends)
 
-    # -- the loop ----------------------------------------------------------------------------
+    # -- the threads ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Run the loop in one thread per runner; the first repairs what a previous
@@ -260,13 +107,6 @@ class Worker:
         ]
         for thread in self._threads:
             thread.start()
-
-    def _start_up(self) -> None:
-        for step in (self.recover, self.restore_releases):
-            try:
-                step()
-            except Exception:  # the loop must run even if, say, the proxy is down
-                log.exception("deploy.startup_step_failed", step=step.__name__)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
@@ -291,6 +131,13 @@ class Worker:
         grace = max(3 * self.ctx.settings.worker_poll_seconds, HEARTBEAT_GRACE_SECONDS)
         beat = self.heartbeat_at
         return beat is not None and time.monotonic() - beat <= grace
+
+    def _start_up(self) -> None:
+        for step in (self.recover, self.restore_releases):
+            try:
+                step()
+            except Exception:  # the loop must run even if, say, the proxy is down
+                log.exception("deploy.startup_step_failed", step=step.__name__)
 
     def _loop(self, index: int) -> None:
         if index == 0:

@@ -20,10 +20,12 @@ class Outcome:
     outcome: str  # deployed | duplicate | ignored | pong
     reason: str | None = None
     deployment_ids: list[str] = field(default_factory=list)
+    duplicate_of: str | None = None  # outcome duplicate: the GUID of the original delivery
 
     def body(self, delivery_id: str) -> dict[str, Any]:
         return {"delivery_id": delivery_id, "outcome": self.outcome, "reason": self.reason,
-                "deployment_ids": self.deployment_ids}  # fmt: skip
+                "deployment_ids": self.deployment_ids,
+                "duplicate_of": self.duplicate_of}  # fmt: skip
 
 
 def claim(db: Session, *, fields: dict[str, Any]) -> m.GitHubWebhookDelivery | None:
@@ -46,10 +48,24 @@ def claim(db: Session, *, fields: dict[str, Any]) -> m.GitHubWebhookDelivery | N
         return existing  # a failed earlier attempt: process again
 
 
+def redelivered(db: Session, *, fields: dict[str, Any]) -> Outcome:
+    """GitHub's Redeliver of a handled delivery: a no-op naming the original (same GUID) and
+    the deployments it requested."""
+    ids = db.scalar(
+        select(m.GitHubWebhookDelivery.deployment_ids).where(
+            m.GitHubWebhookDelivery.delivery_id == fields["delivery_id"],
+            m.GitHubWebhookDelivery.hook_id == fields["hook_id"],
+        )
+    )
+    return Outcome(200, "duplicate", "this delivery was already handled", list(ids or []),
+                   duplicate_of=fields["delivery_id"])  # fmt: skip
+
+
 def finish(row: m.GitHubWebhookDelivery, outcome: Outcome) -> None:
     row.handled = True
     row.outcome = outcome.outcome
     row.reason = outcome.reason
     row.deployment_ids = list(outcome.deployment_ids)
+    row.duplicate_of = outcome.duplicate_of
     row.status_code = outcome.status
     row.error_message = None

@@ -150,7 +150,7 @@ def _handle(
     with session_scope(ctx.sessions) as db:
         row = deliveries.claim(db, fields=fields)
         if row is None:
-            outcome = Outcome(200, "duplicate", "this delivery was already handled")
+            outcome = deliveries.redelivered(db, fields=fields)
         else:
             handler = HANDLERS.get(event)
             if handler is None:

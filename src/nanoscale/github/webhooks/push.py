@@ -26,8 +26,10 @@ def handle(  # noqa: PLR0911 - one reason per return
 ) -> Outcome:
     repo = payload.get("repository") or {}
     ref, after = str(payload.get("ref") or ""), str(payload.get("after") or "")
+    # Reasons are short: the Deliveries view puts "push to `<branch>`: " in front of them.
     if not ref.startswith(BRANCH_PREFIX):
-        return Outcome(200, "ignored", "not a branch push (tag or other ref)")
+        tag = ref.startswith("refs/tags/")
+        return Outcome(200, "ignored", "tags do not deploy" if tag else "not a branch")
     if payload.get("deleted") or after == ZERO_SHA:
         return Outcome(200, "ignored", "branch deleted")
     if len(after) != 40 or not isinstance(repo.get("id"), int):
@@ -36,16 +38,16 @@ def handle(  # noqa: PLR0911 - one reason per return
     links = db.scalars(select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.repo_id == repo["id"]))
     links_all = list(links)
     if not links_all:
-        return Outcome(200, "ignored", "no project is linked to this repository")
+        return Outcome(200, "ignored", "no linked project")
     selected = [link for link in links_all if link.selected_branch == branch]
     if not selected:
-        return Outcome(200, "ignored", f"branch {branch!r} is not selected by any project")
+        return Outcome(200, "ignored", "not the selected branch")
     if repo.get("archived"):
         return Outcome(200, "ignored", "repository archived")
     active = [link for link in selected if link.active]
     if not active:
-        return Outcome(200, "ignored", "the project's GitHub link is inactive (disconnected)")
-    ids, fresh = [], False
+        return Outcome(200, "ignored", "link inactive (GitHub disconnected or access lost)")
+    ids, fresh, original = [], False, None
     for link in active:
         project = db.get(Project, link.project_id)
         if project is None:
@@ -58,8 +60,10 @@ def handle(  # noqa: PLR0911 - one reason per return
         made_here = (deployment.correlation.get("delivery_id"),
                      deployment.correlation.get("hook_id")) == (delivery_id, hook_id)  # fmt: skip
         fresh = fresh or made_here
-    if not fresh:
-        return Outcome(200, "duplicate", "this push was already requested", ids)
+        original = original or deployment.correlation.get("delivery_id")
+    if not fresh:  # name the delivery that did request it (None: requested otherwise)
+        return Outcome(200, "duplicate", "this push was already requested", ids,
+                       duplicate_of=str(original)[:64] if original else None)  # fmt: skip
     return Outcome(202, "deployed", None, ids)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Sequence
 
@@ -30,13 +31,21 @@ def signature_matches(secret: bytes, body: bytes, header: str | None) -> bool:
 
 
 def candidate_secrets(
-    db: Session, *, ctx: AppContext, target_type: str | None, hook_id: int
-) -> list[bytes]:
-    """The secrets that may sign a delivery from this source (none: it cannot be genuine)."""
+    db: Session, *, ctx: AppContext, target_type: str | None, hook_id: int,
+    repo_id: int | None = None,
+) -> list[bytes]:  # fmt: skip
+    """The secrets that may sign a delivery from this source (none: it cannot be genuine).
+    `repo_id`: the repository the (unverified) body names, used only to pick candidates."""
     if target_type == "repository":
         links = db.scalars(
             select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.webhook_id == hook_id)
         ).all()
+        if not links and repo_id is not None:
+            # A hook we have just created (its `ping` can arrive before its id is saved):
+            # the repository's links already hold the secret it was created with.
+            links = db.scalars(
+                select(m.ProjectGitHubLink).where(m.ProjectGitHubLink.repo_id == repo_id)
+            ).all()
         found = {unseal(ctx.keyring, m.WEBHOOK_SECRET_CONTEXT, link.id,
                         link.webhook_secret_encrypted) for link in links}  # fmt: skip
         found |= alternate_secrets(ctx, links)
@@ -67,7 +76,24 @@ def verified(
     body: bytes,
     header: str | None,
 ) -> bool:
-    return any(
-        signature_matches(secret, body, header)
-        for secret in candidate_secrets(db, ctx=ctx, target_type=target_type, hook_id=hook_id)
+    repo_id = claimed_repository(body) if target_type == "repository" else None
+    candidates = candidate_secrets(
+        db, ctx=ctx, target_type=target_type, hook_id=hook_id, repo_id=repo_id
     )
+    return any(signature_matches(secret, body, header) for secret in candidates)
+
+
+CLAIM_PARSE_LIMIT = 256 * 1024  # a new hook's ping is tiny; nobody gets a free big parse
+
+
+def claimed_repository(body: bytes) -> int | None:
+    """The repository id an unverified body names (a candidate key, never trusted as such)."""
+    if len(body) > CLAIM_PARSE_LIMIT:
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    repo = payload.get("repository") if isinstance(payload, dict) else None
+    repo_id = repo.get("id") if isinstance(repo, dict) else None
+    return repo_id if isinstance(repo_id, int) and 0 < repo_id < 2**63 else None
