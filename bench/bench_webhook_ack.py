@@ -168,6 +168,17 @@ def main() -> None:
           f"{server_cpu * RATE / len(results):.0%} of a CPU)")  # fmt: skip
 
 
+def _per_second(measured: list[Result]) -> None:
+    """Whether the tail is everywhere or a few bad seconds (on a shared host: its neighbours)."""
+    seconds: dict[int, list[Result]] = {}
+    for r in measured:
+        seconds.setdefault(int(r.scheduled - measured[0].scheduled), []).append(r)
+    p99s = sorted(_percentile(_ms(rs) or [0.0], 99) for rs in seconds.values())
+    over = sum(1 for v in p99s if v > 50)
+    print(f"  per-second p99: median {statistics.median(p99s):.1f} ms, worst {p99s[-1]:.1f} ms; "
+          f"{over} of {len(p99s)} seconds above 50 ms")  # fmt: skip
+
+
 def _ms(results: list[Result]) -> list[float]:
     return [r.latency * 1000 for r in results if r.latency is not None and r.status < 500]
 
@@ -180,6 +191,7 @@ def _latencies(measured: list[Result], warm_up: list[float]) -> None:
     print(f"  mean {statistics.fmean(ms):.1f} ms; client send lag p99 "
           f"{_percentile(lag, 99):.1f} ms (part of the latency above); warm-up p99 "
           f"{_percentile(warm_up, 99):.1f} ms")  # fmt: skip
+    _per_second(measured)
     by_kind: dict[str, Counter[str]] = {}
     for r in measured:
         by_kind.setdefault(r.item.kind, Counter())[f"{r.status} {r.outcome}"] += 1
