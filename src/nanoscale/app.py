@@ -37,6 +37,7 @@ from nanoscale.github.app_config import apply_stored_app
 from nanoscale.github.avatars import avatar_origin
 from nanoscale.github.credentials import register_github_credentials
 from nanoscale.github.reconcile_loop import start_reconciler
+from nanoscale.github.status_reports.reporter import start_status_reporter
 from nanoscale.github.webhooks.endpoint import WEBHOOK_PATH
 from nanoscale.host_check import HostCheckMiddleware, allowed_hosts
 from nanoscale.http_middleware import (
@@ -140,7 +141,10 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = start_worker(ctx) if settings.worker_enabled else None
         reconciler = start_reconciler(ctx)  # no-op unless GitHub is configured
+        reporter = start_status_reporter(ctx) if settings.worker_enabled else None
         yield
+        if reporter is not None:
+            reporter.stop()
         reconciler.stop()
         if worker is not None:
             worker.stop()

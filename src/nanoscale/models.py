@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "nanoscale.deployments.models",
     "nanoscale.github.models",
     "nanoscale.github.app_models",
+    "nanoscale.github.status_reports.models",
 )
 
 

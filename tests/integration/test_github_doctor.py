@@ -70,7 +70,7 @@ def test_a_healthy_setup_is_all_green(gh: GitHubHarness) -> None:
     assert _failed(checks) == {}
     assert set(checks) == {
         "github https", "github clock", "github app", "github permissions",
-        "github rate limit", "github app webhook", "github deliveries",
+        "github status reporting", "github rate limit", "github app webhook", "github deliveries",
         "github hook octo-alice/app",
     }  # fmt: skip
     assert checks["github app"].detail == f"nanoscale (id {gh.world.app.id})"
@@ -108,6 +108,19 @@ def test_a_missing_permission_is_named(gh: GitHubHarness) -> None:
     assert "repository_hooks: write" in failed["github permissions"].detail
     assert "event repository" in failed["github permissions"].detail
     assert "Permissions & events" in failed["github permissions"].fix
+
+
+def test_status_reporting_permissions_are_reported_as_information_not_failure(
+    gh: GitHubHarness,
+) -> None:
+    assert "deployments" not in gh.world.app.permissions  # the harness App lacks both
+    off = _doctor(gh)["github status reporting"]
+    assert off.ok and off.detail.startswith("off: grant deployments: write")
+    gh.world.app.permissions["statuses"] = "write"
+    only = _doctor(gh)["github status reporting"]
+    assert only.ok and only.detail.startswith("on: commit statuses only")
+    gh.world.app.permissions["deployments"] = "write"
+    assert _doctor(gh)["github status reporting"].detail == "on: GitHub Deployments with statuses"
 
 
 def test_hook_urls_pointing_elsewhere_are_named_with_the_right_url(gh: GitHubHarness) -> None:

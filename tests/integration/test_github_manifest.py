@@ -114,7 +114,12 @@ def test_fresh_instance_creates_the_app_connects_installs_and_deploys_without_re
     assert manifest["redirect_url"] == "http://testserver/api/integrations/github/manifest/callback"
     assert manifest["callback_urls"] == ["http://testserver/api/integrations/github/callback"]
     assert manifest["default_permissions"] == {
-        "contents": "read", "metadata": "read", "repository_hooks": "write"}  # fmt: skip
+        "contents": "read",
+        "metadata": "read",
+        "repository_hooks": "write",
+        "deployments": "write",
+        "statuses": "write",
+    }  # fmt: skip (status reporting: default on)
     assert manifest["default_events"] == ["push", "repository"]
     assert manifest["public"] is False and manifest["setup_on_update"] is True
 
@@ -163,6 +168,15 @@ def test_doctor_checks_an_app_created_from_the_dashboard(
     output = run_cli("doctor").output
     assert f"ok    github app: {done['app']} (id " in output, output
     assert "ok    github permissions: " in output
+
+
+def test_the_api_leaves_the_status_permissions_out_when_asked(fresh: GitHubHarness) -> None:
+    alice = fresh.person("alice")
+    started = _start(fresh, alice, status_reporting=False)
+    assert started.status_code == 200, started.text
+    manifest = json.loads(started.json()["manifest"])
+    assert manifest["default_permissions"] == {
+        "contents": "read", "metadata": "read", "repository_hooks": "write"}  # fmt: skip
 
 
 def test_tampered_replayed_and_foreign_states_are_refused_and_store_nothing(
@@ -224,10 +238,20 @@ def test_the_settings_page_creates_the_app_for_an_admin_only(fresh: GitHubHarnes
     page = alice.client.get("/settings")
     assert page.status_code == 200 and "Create GitHub App" in page.text
     start_form = page.text[page.text.index('action="/settings/github/app"') :]
+    box = '<input type="checkbox" name="status_reporting" value="1" style="width:auto" checked>'
+    assert box in start_form  # asking for the status permissions is the default
     fields = form_fields(start_form) | {"organization": ""}
-    prepared = alice.client.post("/settings/github/app", data=fields)
+    without = alice.client.post("/settings/github/app", data=fields)  # the box unticked
+    wanted = json.loads(
+        form_fields(without.text[without.text.index('id="github-manifest-form"') :])["manifest"]
+    )
+    assert "deployments" not in wanted["default_permissions"]
+    assert "statuses" not in wanted["default_permissions"]
+    prepared = alice.client.post("/settings/github/app", data=fields | {"status_reporting": "1"})
     assert prepared.status_code == 200, prepared.text
     continue_form = prepared.text[prepared.text.index('id="github-manifest-form"') :]
+    wanted = json.loads(form_fields(continue_form)["manifest"])["default_permissions"]
+    assert wanted["deployments"] == wanted["statuses"] == "write"
     assert f'action="{gh.served.base_url}/settings/apps/new"' in prepared.text
     hidden = form_fields(continue_form)
     form = {"url": f"{gh.served.base_url}/settings/apps/new", **hidden}

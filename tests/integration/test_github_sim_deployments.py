@@ -120,7 +120,12 @@ def test_deployments_need_permission_a_known_ref_and_honour_auto_merge(
     narrowed = github_sim.mint_installation_token(
         world.installation, permissions={"contents": "read", "metadata": "read"}
     )
-    assert _deploy(github_web, bearer(narrowed.token), ref="main").status_code == 403
+    refused = _deploy(github_web, bearer(narrowed.token), ref="main")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by integration"
+    listing = github_web.get(DEPLOYMENTS, headers=bearer(narrowed.token))  # reading needs it too
+    assert listing.status_code == 403
+    assert listing.json()["message"] == "Resource not accessible by integration"
     assert _deploy(github_web, auth, ref="no-such-branch").status_code == 422
     github_sim.create_branch(world.private, "topic")
     github_sim.commit(world.private, "main", {"later": "1"})  # topic is now behind main
@@ -130,3 +135,34 @@ def test_deployments_need_permission_a_known_ref_and_honour_auto_merge(
         == 201
     )
     assert _deploy(github_web, {}, ref="main").status_code == 404
+
+
+def test_auto_inactive_can_be_turned_off_spares_production_and_descriptions_are_short(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world, auth = _world(github_sim)
+    sha = github_sim.commit(world.private, "main", {"a": "1"})
+
+    def deployed(environment: str, **status: object) -> int:
+        made = _deploy(github_web, auth, ref=sha, environment=environment, auto_merge=False,
+                       required_contexts=[]).json()  # fmt: skip
+        url = f"{DEPLOYMENTS}/{made['id']}/statuses"
+        answer = github_web.post(url, headers=auth, json={"state": "success", **status})
+        assert answer.status_code == 201, answer.text
+        return int(made["id"])
+
+    def states(deployment_id: int) -> list[str]:
+        listed = github_web.get(f"{DEPLOYMENTS}/{deployment_id}/statuses", headers=auth).json()
+        return [s["state"] for s in listed]
+
+    kept = deployed("shop")
+    deployed("shop", auto_inactive=False)
+    assert states(kept) == ["success"]  # not retired when the new status says so
+    production = deployed("production")
+    deployed("production")
+    assert states(production) == ["success"]  # production deployments are never auto-retired
+    url = f"{DEPLOYMENTS}/{kept}/statuses"
+    too_long = github_web.post(url, headers=auth, json={"state": "inactive",
+                                                         "description": "x" * 141})  # fmt: skip
+    assert too_long.status_code == 422, too_long.text
+    assert states(kept) == ["success"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import httpx
 
@@ -67,6 +68,33 @@ def test_creating_a_status_needs_the_statuses_permission_and_a_real_commit(
     assert _post(github_web, reader, sha, "success", "ci").status_code == 403
     assert _post(github_web, auth, sha, "success", "ci").status_code == 201
     assert github_web.get(f"/api/v3/repos/alice/app/commits/{sha}/status").status_code == 404
+
+
+def test_reading_statuses_without_the_permission_is_not_accessible_by_integration(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = small_world(github_sim)  # the App has no statuses permission
+    sha = github_sim.commit(world.private, "main", {"a": "1"})
+    auth = bearer(github_sim.mint_installation_token(world.installation).token)
+    for path in (f"commits/{sha}/status", f"commits/{sha}/statuses"):
+        refused = github_web.get(f"/api/v3/repos/alice/app/{path}", headers=auth)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["message"] == "Resource not accessible by integration"
+
+
+def test_a_sha_and_context_take_at_most_1000_statuses(
+    github_sim: GitHubSimulator, github_web: httpx.Client
+) -> None:
+    world = _world(github_sim)
+    auth = bearer(github_sim.mint_installation_token(world.installation).token)
+    sha = github_sim.commit(world.private, "main", {"a": "1"})
+    assert _post(github_web, auth, sha, "pending", "ci/full").status_code == 201
+    (first,) = github_sim.state.commit_statuses
+    github_sim.state.commit_statuses += [replace(first, id=first.id + n) for n in range(1, 1000)]
+    refused = _post(github_web, auth, sha, "success", "ci/full")
+    assert refused.status_code == 422, refused.text
+    assert "maximum number of statuses" in refused.json()["errors"][0]["message"]
+    assert _post(github_web, auth, sha, "success", "ci/other").status_code == 201
 
 
 def test_a_new_status_is_announced_as_a_status_event(

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from nanoscale.api.contract import errors
 from nanoscale.api.deps import AdminUser, Context, CurrentAuth, DbSession
@@ -26,6 +26,8 @@ DASHBOARD_PAGE = "/settings"
 class ManifestIn(BaseModel):
     organization: str | None = Field(default=None, max_length=39, pattern=manifest.LOGIN_RE.pattern)
     name: str | None = Field(default=None, min_length=1, max_length=34)
+    # Also ask for deployments: write and statuses: write (deploy status shown on GitHub).
+    status_reporting: StrictBool = True
 
 
 class ManifestOut(BaseModel):
@@ -43,7 +45,8 @@ class AppConfigOut(BaseModel):
 
 @router.post("/manifest", response_model=ManifestOut)
 def start_manifest(body: ManifestIn, admin: AdminUser, db: DbSession, ctx: Context) -> ManifestOut:
-    form = manifest.start(db, ctx=ctx, user=admin, organization=body.organization, name=body.name)
+    form = manifest.start(db, ctx=ctx, user=admin, organization=body.organization, name=body.name,
+                          status_reporting=body.status_reporting)  # fmt: skip
     return ManifestOut(**form)
 
 

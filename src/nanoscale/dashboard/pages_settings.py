@@ -217,11 +217,12 @@ def create_github_app(
     """Prepare the manifest; the page then posts it to GitHub from the admin's browser."""
     _admin(info)
     organization = form_text(form, "organization") or None
+    status_reporting = form_text(form, "status_reporting") == "1"  # an unchecked box is absent
 
     def page(exc: NanoScaleError) -> Response:
         return _page(request, db, info, exc.status, github_app_errors=field_errors(exc))
 
     with rerender_on_error(db, page):
         prepared = manifest.start(db, ctx=ctx, user=info.user, organization=organization,
-                                  name=None)  # fmt: skip
+                                  name=None, status_reporting=status_reporting)  # fmt: skip
     return _page(request, db, info, github_manifest_form=prepared)

@@ -1,9 +1,10 @@
 """GitHub health checks (`nanoscale doctor`): each failure says what is wrong and the fix.
 
 Read-only against GitHub: the App JWT (`GET /app`), GitHub's clock (`Date`), the App's
-permissions and events, its webhook URL (`GET /app/hook/config`) and each NanoScale repository
-hook's (`GET /repos/{o}/{r}/hooks/{id}`) against the public base URL, recent failed App
-deliveries (`GET /app/hook/deliveries`), rate-limit headroom, and https in production.
+permissions and events (the optional status-reporting ones as information, never a failure),
+its webhook URL (`GET /app/hook/config`) and each NanoScale repository hook's
+(`GET /repos/{o}/{r}/hooks/{id}`) against the public base URL, recent failed App deliveries
+(`GET /app/hook/deliveries`), rate-limit headroom, and https in production.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nanoscale.github import models as m
 from nanoscale.github.errors import GitHubAccessLost, GitHubAuthFailed
 from nanoscale.github.gateway import GitHubGateway
 from nanoscale.github.hooks import HOOK_PERMISSIONS, WEBHOOK_PATH
+from nanoscale.github.status_reports.modes import reporting_for
 
 REQUIRED_PERMISSIONS = {"contents": "read", "metadata": "read", "repository_hooks": "write"}
 REQUIRED_EVENTS = ("push", "repository")
@@ -62,7 +64,8 @@ def run_github_checks(gateway: GitHubGateway, *, hooks: list[RepositoryHook]) ->
         return [*checks, _app_refused(gateway, exc, skewed=skewed)]
     body = app.json()
     checks.append(Check("github app", True, f"{body.get('slug')} (id {body.get('id')})"))
-    checks += [_grants(body), _rate_limit(app), _app_hook_url(gateway, body, expected)]
+    checks += [_grants(body), _status_reporting(body), _rate_limit(app)]
+    checks.append(_app_hook_url(gateway, body, expected))
     checks.append(_deliveries(gateway, expected))
     checks += [_repository_hook(gateway, hook, expected) for hook in hooks]
     return checks
@@ -121,6 +124,19 @@ def _grants(app: dict[str, Any]) -> Check:
     return Check(
         "github permissions", True, "contents, metadata, repository hooks; push, repository"
     )
+
+
+def _status_reporting(app: dict[str, Any]) -> Check:
+    """Optional permissions: without them deployments are not shown on GitHub, which is
+    information, not a failure."""
+    reporting = reporting_for(app.get("permissions") or {})
+    if reporting.mode == "deployments":
+        return Check("github status reporting", True, "on: GitHub Deployments with statuses")
+    if reporting.mode == "statuses":
+        return Check("github status reporting", True, "on: commit statuses only (grant "
+                     "deployments: write for GitHub Deployments)")  # fmt: skip
+    return Check("github status reporting", True, "off: grant deployments: write (or statuses: "
+                 "write) on the App's settings page to show deployments on GitHub")  # fmt: skip
 
 
 def _rate_limit(answer: httpx.Response) -> Check:

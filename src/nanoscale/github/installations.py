@@ -108,6 +108,8 @@ def _upsert_installation(db: Session, item: dict[str, Any]) -> int:
     row.target_id = int(item.get("target_id") or account.get("id") or 0)
     row.repository_selection = str(item.get("repository_selection") or "all")
     row.suspended = item.get("suspended_at") is not None
+    if isinstance(item.get("permissions"), dict):  # decides status reporting (status_reports)
+        row.permissions = dict(item["permissions"])
     row.updated_at = utcnow()
     return installation_id
 

@@ -39,6 +39,8 @@ STATE_TTL = timedelta(hours=1)  # GitHub's limit for the whole round trip
 MANIFEST_CALLBACK_PATH = "/api/integrations/github/manifest/callback"
 SETUP_PATH = "/api/integrations/github/setup"
 PERMISSIONS = {"contents": "read", "metadata": "read", "repository_hooks": "write"}
+# Optional (the admin's choice, default on): deployment status back on GitHub (status_reports).
+STATUS_PERMISSIONS = {"deployments": "write", "statuses": "write"}
 EVENTS = ["push", "repository"]
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 NAME_MAX = 34  # GitHub's limit for App names
@@ -48,7 +50,7 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def build_manifest(ctx: AppContext, *, name: str) -> dict[str, Any]:
+def build_manifest(ctx: AppContext, *, name: str, status_reporting: bool = True) -> dict[str, Any]:
     base = ctx.settings.resolved_public_base_url
     return {
         "name": name,
@@ -60,13 +62,19 @@ def build_manifest(ctx: AppContext, *, name: str) -> dict[str, Any]:
         "request_oauth_on_install": False,
         "setup_on_update": True,
         "public": False,
-        "default_permissions": dict(PERMISSIONS),
+        "default_permissions": PERMISSIONS | (STATUS_PERMISSIONS if status_reporting else {}),
         "default_events": list(EVENTS),
     }
 
 
 def start(
-    db: Session, *, ctx: AppContext, user: User, organization: str | None, name: str | None
+    db: Session,
+    *,
+    ctx: AppContext,
+    user: User,
+    organization: str | None,
+    name: str | None,
+    status_reporting: bool = True,
 ) -> dict[str, str]:
     """The form to POST to GitHub: its action URL, the manifest (JSON) and the state."""
     if ctx.settings.github_configured:
@@ -82,7 +90,7 @@ def start(
     web = ctx.settings.github_url
     action = (f"{web}/organizations/{organization}/settings/apps/new" if organization
               else f"{web}/settings/apps/new")  # fmt: skip
-    manifest = json.dumps(build_manifest(ctx, name=app_name))
+    manifest = json.dumps(build_manifest(ctx, name=app_name, status_reporting=status_reporting))
     return {"url": action, "manifest": manifest, "state": state}
 
 

@@ -85,6 +85,10 @@ class GitHubInstallation(Base):
     target_id: Mapped[int] = mapped_column(BigInteger)
     repository_selection: Mapped[str] = mapped_column(String(16), default="all")
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # As GitHub last listed them (`permissions` of the installation); None until then.
+    permissions: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

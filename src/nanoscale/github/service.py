@@ -24,6 +24,7 @@ from nanoscale.github.delivery_words import describe
 from nanoscale.github.installations import require_installation_access, revoke_access
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import unseal
+from nanoscale.github.status_reports.modes import reporting_for
 from nanoscale.github.sync import ensure_synced
 from nanoscale.logs import get_logger
 from nanoscale.projects.models import Project
@@ -62,6 +63,8 @@ def installation_out(row: m.GitHubInstallation) -> dict[str, Any]:
         "account_type": row.account_type,
         "repository_selection": row.repository_selection,
         "suspended": row.suspended,
+        # How deployments are reported back on GitHub, and why not when they are not.
+        "status_reporting": reporting_for(row.permissions, suspended=row.suspended).to_dict(),
     }
 
 

@@ -3,7 +3,8 @@
 Follows https://docs.github.com/en/rest/deployments/statuses: `environment` given on a status
 moves the deployment to it; `target_url` is the older name of `log_url`; a `success` status with
 `auto_inactive` (default true) adds an `inactive` status to prior non-transient, non-production
-deployments in the same environment that were `success`; each creation emits `deployment_status`.
+deployments in the same environment that were `success`; a description is at most 140
+characters; each creation emits `deployment_status`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .state import Installation, Repository
 
 DOC = "/deployments/statuses"
 STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+MAX_DESCRIPTION = 140  # "The maximum description length is 140 characters."
 
 
 def _new_status(request: Request, deployment: Deployment, **fields: Any) -> DeploymentStatus:
@@ -83,6 +85,10 @@ async def create_status(request: Request) -> Response:
         return problems_parsing_json()
     if body.get("state") not in STATES:
         error = {"resource": "DeploymentStatus", "field": "state", "code": "invalid"}
+        return validation_errors([error], f"{DOC}#create-a-deployment-status")
+    if len(str(body.get("description") or "")) > MAX_DESCRIPTION:
+        error = {"resource": "DeploymentStatus", "field": "description", "code": "custom",
+                 "message": "description is too long (maximum is 140 characters)"}  # fmt: skip
         return validation_errors([error], f"{DOC}#create-a-deployment-status")
     if body.get("environment"):
         deployment.environment = str(body["environment"])

@@ -1,9 +1,10 @@
 """Deployments: create (with the commit-status gate), list with filters, get, delete.
 
 Follows https://docs.github.com/en/rest/deployments/deployments: writing needs the App
-permission `deployments: write`; `required_contexts` omitted means every context on the commit
-must be `success` (409 otherwise); only an inactive deployment (or the only one in its
-environment) may be deleted; each creation emits the `deployment` event.
+permission `deployments: write` and reading `deployments: read` (an installation token without
+it gets 403 "Resource not accessible by integration"); `required_contexts` omitted means every
+context on the commit must be `success` (409 otherwise); only an inactive deployment (or the
+only one in its environment) may be deleted; each creation emits the `deployment` event.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import gitstore
-from .auth import Credential, acting_app, may_read, may_write
+from .auth import Credential, acting_app, can_see, may_read, may_write
 from .http import (
     BadJSON,
     gh_error,
@@ -56,9 +57,18 @@ def readable(request: Request) -> Repository | Response:
     repo = lookup(request)
     if isinstance(repo, Response):
         return repo
-    if not may_read(state_of(request), request.state.credential, repo, "deployments"):
-        return not_found(DOC)
-    return repo
+    return read_refused(request, repo, "deployments", DOC) or repo
+
+
+def read_refused(request: Request, repo: Repository, name: str, doc: str) -> Response | None:
+    """An App token that reaches the repository but lacks the permission gets GitHub's 403
+    "Resource not accessible by integration"; anyone else who may not read it, a 404."""
+    state, cred = state_of(request), request.state.credential
+    if may_read(state, cred, repo, name):
+        return None
+    if cred.installation_token is not None and can_see(state, cred, repo):
+        return gh_error(403, NOT_ACCESSIBLE, doc)
+    return not_found(doc)
 
 
 def deployment_of(request: Request, repo: Repository) -> Deployment | None:

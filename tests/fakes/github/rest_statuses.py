@@ -1,8 +1,10 @@
 """Commit statuses: create one for a SHA, read a ref's combined status and its status list.
 
 Follows https://docs.github.com/en/rest/commits/statuses: writing needs the App permission
-`statuses: write`; statuses created with an installation token are by the App's bot; each
-creation emits the `status` event.
+`statuses: write` and reading `statuses: read` (an installation token without it gets 403
+"Resource not accessible by integration"); at most 1000 statuses per SHA and context (422
+after); statuses created with an installation token are by the App's bot; each creation emits
+the `status` event.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import gitstore
-from .auth import Credential, acting_app, may_read, may_write
+from .auth import Credential, acting_app, may_write
 from .http import (
     BadJSON,
     gh_error,
     gh_json,
     json_body,
-    not_found,
     paginate,
     problems_parsing_json,
     sim,
@@ -30,11 +31,13 @@ from .http import (
 )
 from .payloads_deploy import combined_json, status_event, status_json
 from .records import CommitStatus
+from .rest_deployments import read_refused
 from .rest_repos import lookup
 from .state import Installation, Repository
 
 DOC = "/commits/statuses"
 STATES = ("error", "failure", "pending", "success")
+MAX_PER_CONTEXT = 1000  # "a limit of 1000 statuses per sha and context within a repository"
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 
 
@@ -63,6 +66,11 @@ async def create_status(request: Request) -> Response:
         return problems_parsing_json()
     if body.get("state") not in STATES:
         error = {"resource": "Status", "field": "state", "code": "invalid"}
+        return validation_errors([error], f"{DOC}#create-a-commit-status")
+    context = str(body.get("context") or "default")
+    if sum(1 for s in _statuses(request, repo, sha) if s.context == context) >= MAX_PER_CONTEXT:
+        message = "This SHA and context has reached the maximum number of statuses."
+        error = {"resource": "Status", "code": "custom", "message": message}
         return validation_errors([error], f"{DOC}#create-a-commit-status")
     status = _record(request, repo, cred, sha, body)
     await run_in_threadpool(_announce, request, repo, status)
@@ -106,8 +114,9 @@ async def _ref_statuses(request: Request) -> tuple[Repository, str] | Response:
     repo = lookup(request)
     if isinstance(repo, Response):
         return repo
-    if not may_read(state_of(request), request.state.credential, repo, "statuses"):
-        return not_found(DOC)
+    refused = read_refused(request, repo, "statuses", DOC)
+    if refused is not None:
+        return refused
     ref = request.path_params["ref"]
     sha = await run_in_threadpool(gitstore.resolve, repo.path, ref)
     if sha is None:

@@ -1,5 +1,6 @@
-"""`installation`: suspension is mirrored; a deleted installation takes every user's access to
-it and deactivates the project links that used it (projects keep serving)."""
+"""`installation`: suspension and accepted permissions are mirrored; a deleted installation
+takes every user's access to it and deactivates the project links that used it (projects
+keep serving)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def handle(
         if row is not None:
             db.delete(row)  # access rows go with it (foreign key cascade)
         return Outcome(200, "updated", "installation deleted: links deactivated")
+    if action == "new_permissions_accepted" and row is not None:
+        if isinstance(installation.get("permissions"), dict):
+            row.permissions = dict(installation["permissions"])
+        return Outcome(200, "updated", "installation permissions recorded")
     if action in ("suspend", "unsuspend") and row is not None:
         row.suspended = action == "suspend"
         return Outcome(200, "updated", f"installation {action}ed")
