@@ -5,6 +5,7 @@ command line; redeploys reuse the cached token; projects keep serving after a di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from nanoscale.accounts.models import AuditEvent
 from nanoscale.db.engine import session_scope
+from nanoscale.deployments.logs.build_log import log_text
 from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.releases import current_release
 from nanoscale.github import models as m
@@ -92,6 +94,9 @@ def test_private_repository_deploys_live_without_leaking_the_token(
         gh.run_until_idle()
         live = alice.client.get(f"/api/deployments/{project['deployment_id']}").json()
         assert live["state"] == "live", live
+        with session_scope(gh.ctx.sessions) as db:  # how long minting the clone token took
+            log = log_text(db, project["deployment_id"])
+        assert re.search(r"Git credentials ready in \d+ ms\n", log), log
         assert _serve(gh, project["deployment_id"]).startswith(f"v1 {_head(gh)}")
 
         # Redeploys (head resolved through git with the same cached token) mint nothing new.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.fakes.github import GitHubSimulator, ServedSimulator
+from tests.fakes.github import GitHubSimulator, ServedSimulator, gitstore
 from tests.fakes.github.gitstore import ZERO_SHA
 from tests.fakes.github.receiver import WebhookReceiver
 from tests.fakes.github.testkit import bearer, git, git_env, settled, small_world
@@ -88,12 +88,47 @@ def test_gzip_encoded_upload_pack_request_is_served(
     assert resp.status_code == 200 and b"PACK" in resp.content
 
 
-def test_pushing_over_http_is_refused(
-    github_sim: GitHubSimulator, github_web: httpx.Client
+def test_git_push_needs_contents_write_and_fires_one_push_event_per_ref(
+    github_sim: GitHubSimulator,
+    github_served: ServedSimulator,
+    github_web: httpx.Client,
+    webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
-    small_world(github_sim)
-    resp = github_web.get("/alice/site.git/info/refs", params={"service": "git-receive-pack"})
-    assert resp.status_code == 403
+    world = small_world(github_sim, webhook_url=f"{webhook_receiver.url}/app")
+    base, url = github_served.base_url, f"{github_served.base_url}/alice/app.git"
+    refs = github_web.get("/alice/site.git/info/refs", params={"service": "git-receive-pack"})
+    assert refs.status_code == 401  # pushing needs credentials, public repositories too
+    reader = github_sim.mint_installation_token(world.installation).token  # contents: read
+    work = tmp_path / "work"
+    assert git("clone", "-q", url, str(work), env=git_env(base, reader, tmp_path)).returncode == 0
+    head = github_sim.state.repos[world.private.id]
+    before = gitstore.resolve(head.path, "refs/heads/main")
+    ident = ["-c", "user.name=Alice", "-c", "user.email=alice@example.com"]
+    made = git(*ident, "commit", "-q", "--allow-empty", "-m", "Ship it ✓", cwd=work,
+               env=git_env(base, reader, tmp_path))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    sha = git("rev-parse", "HEAD", cwd=work, env=git_env(base, None, tmp_path)).stdout.strip()
+
+    denied = git("push", "-q", "origin", "main", cwd=work, env=git_env(base, reader, tmp_path))
+    assert denied.returncode != 0 and "403" in denied.stderr
+    assert gitstore.resolve(head.path, "refs/heads/main") == before
+
+    world.installation.permissions["contents"] = "write"
+    writer = git_env(base, github_sim.mint_installation_token(world.installation).token, tmp_path)
+    pushed = git("push", "-q", "origin", "main", cwd=work, env=writer)
+    assert pushed.returncode == 0, pushed.stderr
+    assert git("tag", "v1", cwd=work, env=writer).returncode == 0
+    assert git("push", "-q", "origin", "v1", cwd=work, env=writer).returncode == 0
+    assert gitstore.resolve(head.path, "refs/heads/main") == sha
+    branch, tag = _pushes(github_sim, webhook_receiver)
+    assert (branch["ref"], branch["before"], branch["after"]) == ("refs/heads/main", before, sha)
+    assert [c["message"] for c in branch["commits"]] == ["Ship it ✓"]  # type: ignore[attr-defined,index]
+    assert (tag["ref"], tag["after"], tag["created"]) == ("refs/tags/v1", sha, True)
+
+    github_sim.archive_repo(world.private)
+    again = git("push", "-q", "origin", "main:other", cwd=work, env=writer)
+    assert again.returncode != 0 and "403" in again.stderr
 
 
 def test_commit_push_payload_lists_the_commit_and_its_files(

@@ -244,6 +244,7 @@ class Pipeline:
         progress.step(Step.BUILDING)
         self._build(job, workdir, paths, run_as, progress.control)
         progress.step(Step.STARTING)
+        started = time.monotonic()
         handle = self._start(job, paths, run_as, port)
         progress.release_started(handle)
         try:
@@ -255,6 +256,8 @@ class Pipeline:
                     cancel=progress.control.cancel,
                     exit_code=lambda: self.runtime.exit_code(handle),
                 )
+                elapsed = (time.monotonic() - started) * 1000
+                log(f"release answered its health check {elapsed:.0f} ms after its start\n")
                 check_port_owner(handle, run_as)
             self.proxy.apply(route_for(job, handle.port, paths))
         except BaseException:

@@ -1,7 +1,8 @@
-"""Git smart-HTTP (clone/fetch) through `git http-backend`, with GitHub's token rules.
+"""Git smart-HTTP (clone, fetch, push) through `git http-backend`, with GitHub's token rules.
 
 Private repositories need Basic auth whose password is an installation token (`x-access-token`)
 or a user token; tokens narrowed to other repositories get GitHub's "Repository not found".
+Pushes (`git-receive-pack`) follow gitpush.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .auth import AuthError, Credential, authenticate, can_see, permission
+from .gitpush import push_refusal, receive
 from .gitstore import _env
-from .http import state_of
+from .http import sim, state_of
 from .state import Repository, SimState
 
 UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="GitHub"'}
@@ -74,11 +76,17 @@ async def smart_http(request: Request) -> Response:
     if repo is None:
         return PlainTextResponse("Repository not found.\n", 404)
     service = request.query_params.get("service", "") or request.path_params["rest"]
-    if "receive-pack" in service:
-        return PlainTextResponse("Pushes go through the simulator's control API.\n", 403)
-    refused = _access(state, request, repo)
-    if refused is not None:
-        return refused
+    pushing = "receive-pack" in service
+    pusher: Credential | None = None
+    if pushing:
+        allowed = push_refusal(state, request, repo)
+        if isinstance(allowed, Response):
+            return allowed
+        pusher = allowed
+    else:
+        refused = _access(state, request, repo)
+        if refused is not None:
+            return refused
     body = await request.body()
     if request.headers.get("content-encoding", "").lower() == "gzip":
         body = gzip.decompress(body)
@@ -92,7 +100,12 @@ async def smart_http(request: Request) -> Response:
     }
     if "git-protocol" in request.headers:
         request_env["GIT_PROTOCOL"] = request.headers["git-protocol"]
-    status, headers, payload = await run_in_threadpool(_run_backend, repo, request_env, body)
+    if pusher is not None:  # http-backend enables receive-pack for an authenticated REMOTE_USER
+        status, headers, payload = await run_in_threadpool(
+            receive, sim(request), repo, pusher, lambda: _run_backend(repo, request_env, body)
+        )
+    else:
+        status, headers, payload = await run_in_threadpool(_run_backend, repo, request_env, body)
     headers.pop("Content-Length", None)
     return Response(payload, status_code=status, headers=headers)
 

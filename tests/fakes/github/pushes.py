@@ -113,7 +113,6 @@ class Pushes(SimCore):
     ) -> str:
         self._refuse_if_archived(repo)
         before = before or ZERO_SHA
-        pusher = pusher or self._default_pusher(repo)
         with self.state.lock:
             others = [
                 sha
@@ -122,6 +121,23 @@ class Pushes(SimCore):
             ]
             gitstore.update_ref(repo.path, ref, None if after == ZERO_SHA else after)
             repo.pushed_at = self.state.clock.now()
+        self.announce_push(repo, ref, before, after, pusher, others=others)
+        return after
+
+    def announce_push(
+        self,
+        repo: Repository,
+        ref: str,
+        before: str,
+        after: str,
+        pusher: Account | None,
+        *,
+        others: list[str],
+    ) -> None:
+        """The `push` event for a ref already moved from `before` to `after` (ZERO_SHA for a
+        created or deleted ref); `others` are the other branch heads, which a new branch's
+        commit list leaves out."""
+        by = pusher or self._default_pusher(repo)
         forced = (
             before != ZERO_SHA
             and after != ZERO_SHA
@@ -141,12 +157,11 @@ class Pushes(SimCore):
                 after=after,
                 forced=forced,
                 commits=commits,
-                pusher=pusher,
+                pusher=by,
                 installation=inst,
             )
 
         self.emit_repo_event(repo, "push", build)
-        return after
 
     def _default_pusher(self, repo: Repository) -> Account:
         if repo.owner.type == "User":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -155,8 +156,13 @@ class Runner:
     ) -> None:
         paths = project_paths(self.settings, project.id)
         try:
+            started = time.monotonic()
             credentials = project_credentials(project, ctx=self.ctx)
-            writer.add_secrets(secrets_of(credentials, project.repo_url))
+            secrets = secrets_of(credentials, project.repo_url)
+            writer.add_secrets(secrets)
+            if secrets:  # a GitHub installation token is minted (or read from its cache) here
+                elapsed = (time.monotonic() - started) * 1000
+                recorder.control.log(f"Git credentials ready in {elapsed:.0f} ms\n")
             if deployment.commit_sha is None and not resolve_head(
                 self.sessions,
                 deployment=deployment,
