@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nanoscale.accounts import audit
@@ -95,13 +96,17 @@ def revoke_access(db: Session, *, user_id: str, installation_ids: set[int]) -> N
 
 def upsert_installation(db: Session, item: dict[str, Any]) -> int:
     installation_id = int(item["id"])
-    account = item.get("account") or {}
     row = db.scalar(
         select(m.GitHubInstallation).where(m.GitHubInstallation.installation_id == installation_id)
     )
     if row is None:
-        row = m.GitHubInstallation(installation_id=installation_id)
-        db.add(row)
+        row = _insert_installation(db, item)
+    _copy_fields(row, item)
+    return installation_id
+
+
+def _copy_fields(row: m.GitHubInstallation, item: dict[str, Any]) -> None:
+    account = item.get("account") or {}
     row.account_login = str(account.get("login") or account.get("slug") or "")
     row.account_type = str(account.get("type") or "Enterprise")
     row.target_type = str(item.get("target_type") or row.account_type)
@@ -111,7 +116,28 @@ def upsert_installation(db: Session, item: dict[str, Any]) -> int:
     if isinstance(item.get("permissions"), dict):  # decides status reporting (status_reports)
         row.permissions = dict(item["permissions"])
     row.updated_at = utcnow()
-    return installation_id
+
+
+def _insert_installation(db: Session, item: dict[str, Any]) -> m.GitHubInstallation:
+    """The setup callback, a user's refresh and the `installation` webhook can record the
+    same new installation at once: the unique index decides, the loser updates the winner's row."""
+    installation_id = int(item["id"])
+    row = m.GitHubInstallation(installation_id=installation_id)
+    _copy_fields(row, item)
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+        return row
+    except IntegrityError:
+        won = db.scalar(
+            select(m.GitHubInstallation).where(
+                m.GitHubInstallation.installation_id == installation_id
+            )
+        )
+        if won is None:  # the winner rolled back: nothing to race with any more
+            raise
+        return won
 
 
 def record_setup(
