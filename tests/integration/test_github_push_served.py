@@ -222,6 +222,35 @@ def test_with_the_apps_deliveries_dropped_the_repository_hook_still_deploys(
     assert (row.source, row.outcome, row.head_commit) == ("repository", "deployed", sha)
 
 
+def test_with_both_deliveries_dropped_the_reconciler_deploys_the_head(
+    served_github_stack: Stack,
+) -> None:
+    """GitHub does not retry: with the App's and the hook's copy both lost, "Check for new
+    commits" (the reconciler, inside the served process) deploys the branch head once."""
+    stack = served_github_stack
+    sim, repo, alice = stack.gh.sim, stack.gh.world.app_repo, stack.alice
+    mark = len(sim.state.deliveries)
+    drop = {"drop_deliveries": 2}
+    assert httpx.post(f"{stack.gh.served.base_url}/_sim/faults", json=drop).status_code == 200
+    sha = sim.commit(repo, "main", {"version.txt": "v4b\n"}, message="v4b")
+    stack.wait_deliveries()
+    assert sorted(d.status_code for d in _pushes_since(stack, mark)) == [0, 0]
+    assert _push_deployments(stack, sha) == []
+
+    url = f"/api/projects/{stack.project['id']}/github/check"
+    checked = alice.client.post(url, headers=alice.headers)
+    assert checked.status_code == 200, checked.text
+    assert (checked.json()["result"], checked.json()["head_sha"]) == ("deployed", sha)
+    (deployment_id,) = _push_deployments(stack, sha)
+    assert checked.json()["deployment_id"] == deployment_id
+    assert stack.wait_settled(deployment_id) == "live", stack.server.output()[-5000:]
+    assert stack.serving(deployment_id) == f"v4b {sha}"
+
+    again = alice.client.post(url, headers=alice.headers)
+    assert again.json()["result"] == "up_to_date", again.text
+    assert _push_deployments(stack, sha) == [deployment_id]
+
+
 def test_a_renamed_repository_keeps_deploying(served_github_stack: Stack) -> None:
     stack = served_github_stack
     alice, project = stack.alice, stack.project
