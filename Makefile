@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.runtime-stamp
 PYTEST_ARGS ?=
+# Test files run in parallel worker processes (whole files per worker: module fixtures stay
+# shared); PYTEST_WORKERS=0 runs everything in this one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck unit system-deps github-sim bench migration clean
 
@@ -34,7 +37,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 test: $(STAMP) system-deps lint typecheck
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ need one backend (engine, browser) use `sqlite_url`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,21 @@ pytest_plugins = [
     "tests.support.caddy_fixtures",
     "tests.support.deploy_fixtures",
 ]
+
+
+def _own_port_block_per_xdist_worker() -> None:
+    """pytest-xdist workers share this host: each gets its own slice of the project port range,
+    so two workers' projects never claim the same stable port (releases pick free random ports)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    size = 10_000 // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    start = 20_000 + int(worker[2:]) * size
+    os.environ["NANOSCALE_PORT_RANGE_START"] = str(start)
+    os.environ["NANOSCALE_PORT_RANGE_END"] = str(start + size - 1)
+
+
+_own_port_block_per_xdist_worker()
 
 
 @pytest.fixture(scope="session")

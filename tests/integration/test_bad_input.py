@@ -118,7 +118,6 @@ def world(client: TestClient, harness: DeployHarness) -> dict[str, Any]:
     body = project_body(name=name, repo_url=repo.url, start_command="node server.js",
                         install_command="", env_vars={"A": "1"})  # fmt: skip
     project = client.post("/api/projects", json=body, headers=auth).json()
-    harness.project_names.append(name)
     harness.run_until_idle()
     deployment = client.get(f"/api/deployments/{project['deployment_id']}", headers=auth).json()
     assert deployment["state"] == "live", deployment

@@ -105,7 +105,6 @@ def _eve(api: Api, world: dict[str, Any]) -> tuple[TestClient, dict[str, str], d
     )
     assert own.status_code == 201, own.text
     world["eve_project"] = own.json()["id"]
-    api.deploy.project_names.append("eve-blog")
     return eve, cookie_headers, bearer_headers
 
 

@@ -99,7 +99,6 @@ def test_create_and_deploy_project_creates_the_row_and_queues_the_head(
             session, ctx=deploy.ctx, owner=owner, data=data
         )
         project_id, deployment_id = project.id, deployment.id
-    deploy.project_names.append("made-here")
 
     assert (deployment.trigger, deployment.commit_sha) == ("create", None)
     deploy.run_until_idle()

@@ -30,7 +30,7 @@ from nanoscale.projects.models import Project
 from nanoscale.projects.secrets import write_env_vars, write_git_password
 from nanoscale.settings import Settings
 from tests.support.git_server import GitServer, Repo
-from tests.support.project_users import remove_users_of
+from tests.support.project_users import projects_created_in, remove_users_of
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 NODE_APP = {"start_command": "node server.js"}
@@ -67,7 +67,7 @@ class DeployHarness:
         self.ctx = ctx
         self.git = git
         self.worker = worker
-        self.project_names: list[str] = []
+        self.projects_made: list[tuple[str, str]] = []  # (name, id), for user cleanup
         self._owner_id: str | None = None
 
     @property
@@ -99,7 +99,7 @@ class DeployHarness:
                 owner_id=self.owner_id,
                 name=name,
                 repo_url=repo.url,
-                port=20000 + len(self.project_names),
+                port=self.ctx.settings.port_range_start + len(self.projects_made),
                 git_username=repo.username,
                 **{"branch": "main", **NODE_APP, **fields},
             )
@@ -108,7 +108,7 @@ class DeployHarness:
             write_env_vars(project, env or {}, keyring=self.ctx.keyring)
             if repo.password:
                 write_git_password(project, repo.password, keyring=self.ctx.keyring)
-        self.project_names.append(name)
+        self.projects_made.append((name, project.id))
         return project
 
     def request(self, project: Project, sha: str | None, trigger: str = "manual", **kw: Any) -> str:
@@ -163,7 +163,9 @@ class DeployHarness:
         if stop_all is not None:
             stop_all(grace_seconds=2)
         self.worker.backends.close()
-        remove_users_of(self.project_names)
+        with self.ctx.engine.connect() as db:
+            made = projects_created_in(db)
+        remove_users_of(made | set(self.projects_made))
 
 
 @contextmanager

@@ -38,7 +38,6 @@ class Api:
         name = f"{name}-{secrets.token_hex(3)}"  # project users are named after projects
         body = {"name": name, "repo_url": repo_url, "start_command": "node server.js", **fields}
         created: dict[str, Any] = self.post("/api/projects", body, status=201)
-        self.deploy.project_names.append(name)
         return created
 
     def second_user(self, username: str = "eve") -> dict[str, str]:

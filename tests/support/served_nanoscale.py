@@ -30,13 +30,12 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import text
 
 from nanoscale.db.engine import make_engine
 from nanoscale.settings import ENV_PREFIX, Settings
 from tests.fakes.github.simulator import GitHubSimulator
 from tests.fakes.github.state import App
-from tests.support.project_users import remove_users_of
+from tests.support.project_users import projects_created_in, remove_users_of
 
 WEBHOOK_PATH = "/api/integrations/github/webhook"
 STARTUP_LIMIT_SECONDS = 30
@@ -190,16 +189,13 @@ class ServedNanoScale:
         for pid in pids_working_under(self.root):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
-        # Every project ever created here, deleted ones included (their teardown may have
-        # found the user still busy).
         engine = make_engine(self.database_url)
         try:
             with engine.connect() as db:
-                query = text("SELECT target FROM audit_events WHERE action = 'project.created'")
-                targets = [str(row[0]) for row in db.execute(query)]
+                made = projects_created_in(db)
         finally:
             engine.dispose()
-        remove_users_of(target.removeprefix("project:") for target in targets)
+        remove_users_of(made)
 
     def __enter__(self) -> ServedNanoScale:
         return self.start()

@@ -21,6 +21,7 @@ import pytest
 from .receiver import WebhookReceiver
 from .recording import ALL_RESULTS, SpecRecorder, summarize
 from .simulator import GitHubSimulator, ServedSimulator
+from .spec import ValidationResult
 from .testkit import World, small_world
 
 
@@ -61,6 +62,20 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 def github_world(github_sim: GitHubSimulator) -> World:
     return small_world(github_sim)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist a worker hands its results to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["github_spec_results"] = [(r.kind, r.key, r.errors) for r in ALL_RESULTS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    output = getattr(node, "workeroutput", None) or {}
+    for kind, key, errors in output.get("github_spec_results", []):
+        ALL_RESULTS.append(ValidationResult(kind=kind, key=key, errors=list(errors)))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
