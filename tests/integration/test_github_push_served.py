@@ -251,6 +251,44 @@ def test_with_both_deliveries_dropped_the_reconciler_deploys_the_head(
     assert _push_deployments(stack, sha) == [deployment_id]
 
 
+def _link_active(stack: Stack) -> bool:
+    with session_scope(stack.gh.ctx.sessions) as db:
+        return bool(db.scalars(select(m.ProjectGitHubLink.active)).one())
+
+
+def test_a_repository_removed_from_the_installation_and_added_back_deploys_again(
+    served_github_stack: Stack,
+) -> None:
+    """Access withdrawn on GitHub: pushes are recorded and ignored. Access given back: the link
+    is active again by itself, and the reconciler deploys the head that was missed meanwhile."""
+    stack = served_github_stack
+    sim, repo, alice = stack.gh.sim, stack.gh.world.app_repo, stack.alice
+    (installation,) = sim.state.installations_for_repo(repo)
+    others = [r for r in sim.state.installation_repos(installation) if r.id != repo.id]
+    sim.set_installation_repos(installation, others)
+    stack.wait_deliveries()
+    assert not _link_active(stack)
+
+    mark = len(sim.state.deliveries)
+    sha = sim.commit(repo, "main", {"version.txt": "v4c\n"}, message="v4c")
+    stack.wait_deliveries()
+    rows = _rows(stack, _pushes_since(stack, mark)).values()
+    assert rows and {(r.outcome, r.reason) for r in rows} == {
+        ("ignored", "link inactive (GitHub disconnected or access lost)")
+    }
+    assert _push_deployments(stack, sha) == []
+
+    sim.set_installation_repos(installation, None)  # all repositories again
+    stack.wait_deliveries()
+    assert _link_active(stack)
+    url = f"/api/projects/{stack.project['id']}/github/check"
+    checked = alice.client.post(url, headers=alice.headers)
+    assert checked.status_code == 200, checked.text
+    assert (checked.json()["result"], checked.json()["head_sha"]) == ("deployed", sha)
+    (deployment_id,) = _push_deployments(stack, sha)
+    assert stack.wait_settled(deployment_id) == "live", stack.server.output()[-5000:]
+
+
 def test_a_renamed_repository_keeps_deploying(served_github_stack: Stack) -> None:
     stack = served_github_stack
     alice, project = stack.alice, stack.project

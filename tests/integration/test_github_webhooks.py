@@ -249,6 +249,15 @@ def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHub
     assert _post(gh, body, headers).json()["outcome"] == "updated"
     assert alice.client.get("/api/integrations/github/status").json()["connected"] is False
 
+    # The repository comes back into the installation: the link stays inactive, because its
+    # owner disconnected (only a link deactivated by the removal itself comes back).
+    gh.sim.set_installation_repos(gh.sim.state.installations[_installation(gh)], None)
+    assert gh.sim.deliverer.wait_idle(120)
+    added = [d for d in gh.sim.state.deliveries if d.event == "installation_repositories"][-1]
+    assert added.payload["action"] == "added" and added.status_code == 200
+    with session_scope(gh.ctx.sessions) as db:
+        assert db.scalars(select(m.ProjectGitHubLink.active)).one() is False
+
 
 def _installation(gh: GitHubHarness) -> int:
     with session_scope(gh.ctx.sessions) as db:
@@ -282,6 +291,7 @@ def _installation(gh: GitHubHarness) -> int:
                             "sender",
                             "id",
                             "repositories_removed",
+                            "repositories_added",
                         ]
                     ),
                     inner,
