@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fakes.github.fixtures",
     "tests.support.caddy_fixtures",
     "tests.support.deploy_fixtures",
+    "tests.support.github_fixtures",
 ]
 
 

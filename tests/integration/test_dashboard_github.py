@@ -5,8 +5,6 @@ anything."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,28 +13,14 @@ from sqlalchemy import func, select
 from nanoscale.db.engine import session_scope
 from nanoscale.github import models as m
 from nanoscale.projects.models import Project
-from nanoscale.settings import Settings
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import GitHubHarness, Person, github_harness
+from tests.support.github_app import GitHubHarness, Person
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    deploy_data_dir: Path,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url,
-        data_dir=deploy_data_dir,
-    ) as harness:  # fmt: skip
-        yield harness
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(deploys=True),
+]
 
 
 def _form(person: Person, **fields: Any) -> dict[str, Any]:

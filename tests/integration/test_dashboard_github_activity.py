@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,29 +20,15 @@ from nanoscale.accounts.models import User
 from nanoscale.db.engine import session_scope
 from nanoscale.github import health
 from nanoscale.github import models as m
-from nanoscale.settings import Settings
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness, Person, github_harness
+from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness, Person
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(delivers=True),
+]
 HOOK_URL = "/api/integrations/github/webhook"
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url
-    ) as harness:
-        harness.deliver_to_nanoscale()
-        yield harness
-        harness.sim.deliverer.wait_idle(120)
 
 
 def _project(gh: GitHubHarness) -> tuple[Person, dict[str, Any]]:

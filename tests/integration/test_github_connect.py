@@ -4,7 +4,7 @@ installation shared by its members only, and the state/setup attacks refused."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,26 +14,11 @@ from nanoscale.accounts.models import AuditEvent
 from nanoscale.db.engine import session_scope
 from nanoscale.github import models as m
 from nanoscale.settings import Settings
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import GitHubHarness, github_harness
+from tests.support.github_app import GitHubHarness
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url
-    ) as harness:
-        yield harness
-        harness.recorder.assert_clean()  # NanoScale's own requests matched GitHub's OpenAPI
 
 
 def _actions(gh: GitHubHarness) -> list[str]:

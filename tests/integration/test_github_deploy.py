@@ -6,7 +6,6 @@ command line; redeploys reuse the cached token; projects keep serving after a di
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +20,16 @@ from nanoscale.deployments.models import Deployment
 from nanoscale.deployments.releases import current_release
 from nanoscale.github import models as m
 from nanoscale.projects.models import Project
-from nanoscale.settings import Settings
 from tests.fakes.github import gitstore
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.integration.test_deploy_credentials import CmdlineSampler, _files_containing
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import GitHubHarness, Person, github_harness
+from tests.support.github_app import GitHubHarness, Person
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    deploy_data_dir: Path,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url,
-        data_dir=deploy_data_dir, health_check_timeout_seconds=20, drain_seconds=0.2,
-        lease_seconds=5, worker_poll_seconds=0.1,
-    ) as harness:  # fmt: skip
-        yield harness
-        harness.recorder.assert_clean()
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(deploys=True),
+]
 
 
 def _create(person: Person, **source: Any) -> httpx.Response:

@@ -11,8 +11,6 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,34 +25,17 @@ from nanoscale.github.hooks import check_repository_hook
 from nanoscale.github.reconcile_loop import LEASE_NAME, ReconcileLoop
 from nanoscale.github.reconciler import reconcile_pass
 from nanoscale.github.sealed import unseal
-from nanoscale.settings import Settings
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
 from tests.support.cli import run_cli
-from tests.support.github_app import GitHubHarness, Person, github_harness
+from tests.support.github_app import GitHubHarness, Person
 from tests.support.github_env import nanoscale_environment
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(delivers=True, deploys=True),
+]
 HOOK_URL = "http://testserver/api/integrations/github/webhook"
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    deploy_data_dir: Path,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url,
-        data_dir=deploy_data_dir, health_check_timeout_seconds=20, drain_seconds=0.2,
-    ) as harness:  # fmt: skip
-        harness.deliver_to_nanoscale()
-        yield harness
-        harness.sim.deliverer.wait_idle(120)
-        harness.recorder.assert_clean()
 
 
 def _project(gh: GitHubHarness, name: str = "shop") -> tuple[Person, str]:

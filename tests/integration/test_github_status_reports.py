@@ -31,27 +31,11 @@ from tests.support.api import fast_password_hashing
 from tests.support.github_app import PUBLIC, GitHubHarness, Person, github_harness
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(delivers=True, deploys=True),
+]
 BOTH = {"deployments": "write", "statuses": "write"}
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    deploy_data_dir: Path,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url,
-        data_dir=deploy_data_dir, health_check_timeout_seconds=20, drain_seconds=0.2,
-        lease_seconds=5, worker_poll_seconds=0.1,
-    ) as harness:  # fmt: skip
-        harness.deliver_to_nanoscale()
-        yield harness
-        harness.sim.deliverer.wait_idle(60)
-        harness.recorder.assert_clean()  # every request NanoScale sent, checked against the OpenAPI
 
 
 def _linked(gh: GitHubHarness, permissions: dict[str, str], **project: Any) -> tuple[Person, str]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -14,28 +13,13 @@ from nanoscale.db.engine import session_scope
 from nanoscale.github import models as m
 from nanoscale.github.installations import fetch_user_installations
 from nanoscale.github.sealed import unseal
-from nanoscale.settings import Settings
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
+from tests.fakes.github.simulator import GitHubSimulator
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import GitHubHarness, github_harness
+from tests.support.github_app import GitHubHarness
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 EIGHT_HOURS = 8 * 3600
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url
-    ) as harness:
-        yield harness
-        harness.recorder.assert_clean()
 
 
 def _connected_alice(gh: GitHubHarness) -> str:

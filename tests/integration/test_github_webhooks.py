@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,31 +25,16 @@ from nanoscale.deployments.models import Deployment
 from nanoscale.github import models as m
 from nanoscale.github.sealed import unseal
 from nanoscale.github.webhooks.verify import signature_matches
-from nanoscale.settings import Settings as NanoScaleSettings
 from tests.fakes.github import gitstore
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness, Person, github_harness
+from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness, Person
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(delivers=True),
+]
 URL = "/api/integrations/github/webhook"
-
-
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., NanoScaleSettings],
-    database_url: str,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url
-    ) as harness:
-        harness.deliver_to_nanoscale()
-        yield harness
-        harness.sim.deliverer.wait_idle(120)
-        harness.recorder.assert_clean()
 
 
 def _sign(secret: str, body: bytes) -> str:
