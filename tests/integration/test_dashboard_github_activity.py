@@ -32,16 +32,9 @@ HOOK_URL = "/api/integrations/github/webhook"
 
 
 def _project(gh: GitHubHarness) -> tuple[Person, dict[str, Any]]:
-    alice = gh.person("alice")
-    gh.connect(alice, "octo-alice")
-    installation_id, _ = gh.install(alice, "octo-alice", gh.world.alice)
-    body = {"name": "shop", "start_command": "python3 app.py",
-            "github_source": {"installation_id": installation_id,
-                              "repo_id": gh.world.app_repo.id}}  # fmt: skip
-    created = alice.client.post("/api/projects", json=body, headers=alice.headers)
-    assert created.status_code == 201, created.text
+    alice, project = gh.create_shop()
     assert gh.sim.deliverer.wait_idle(120)
-    return alice, created.json()
+    return alice, project
 
 
 def _deliveries(person: Person, project_id: str) -> list[dict[str, Any]]:

@@ -4,47 +4,29 @@ reported with the fix that cures it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 
 from nanoscale.github.doctor import Check, run_github_checks
 from nanoscale.github.gateway import GitHubGateway
 from nanoscale.settings import Settings
 from tests.fakes.github import RecordingTransport
-from tests.fakes.github.simulator import GitHubSimulator, ServedSimulator
 from tests.support.api import fast_password_hashing
 from tests.support.cli import run_cli
-from tests.support.github_app import GitHubHarness, github_harness
+from tests.support.github_app import GitHubHarness
 from tests.support.github_env import nanoscale_environment
 
 __all__ = ["fast_password_hashing"]
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = [
+    pytest.mark.usefixtures("fast_password_hashing"),
+    pytest.mark.github_harness(delivers=True),
+]
 WEBHOOK = "http://testserver/api/integrations/github/webhook"
 
 
-@pytest.fixture
-def gh(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    github_sim: GitHubSimulator,
-    github_served: ServedSimulator,
-) -> Iterator[GitHubHarness]:
-    with github_harness(
-        make_settings, github_sim, github_served, database_url=database_url
-    ) as harness:
-        harness.deliver_to_nanoscale()
-        alice = harness.person("alice")
-        harness.connect(alice, "octo-alice")
-        installation_id, _ = harness.install(alice, "octo-alice", harness.world.alice)
-        body = {"name": "shop", "start_command": "python3 app.py",
-                "github_source": {"installation_id": installation_id,
-                                  "repo_id": harness.world.app_repo.id}}  # fmt: skip
-        created = alice.client.post("/api/projects", json=body, headers=alice.headers)
-        assert created.status_code == 201, created.text
-        assert harness.sim.deliverer.wait_idle()
-        yield harness
-        harness.sim.deliverer.wait_idle()
+@pytest.fixture(autouse=True)
+def shop(gh: GitHubHarness) -> None:
+    gh.create_shop()
+    assert gh.sim.deliverer.wait_idle()
 
 
 def _doctor(gh: GitHubHarness, settings: Settings | None = None) -> dict[str, Check]:

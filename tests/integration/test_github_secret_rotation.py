@@ -56,14 +56,7 @@ def gh(
 
 
 def _project(gh: GitHubHarness) -> None:
-    alice = gh.person("alice")
-    gh.connect(alice, "octo-alice")
-    installation_id, _ = gh.install(alice, "octo-alice", gh.world.alice)
-    body = {"name": "shop", "start_command": "python3 app.py",
-            "github_source": {"installation_id": installation_id,
-                              "repo_id": gh.world.app_repo.id}}  # fmt: skip
-    created = alice.client.post("/api/projects", json=body, headers=alice.headers)
-    assert created.status_code == 201, created.text
+    gh.create_shop()
     assert gh.sim.deliverer.wait_idle()
 
 

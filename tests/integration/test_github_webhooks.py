@@ -27,7 +27,7 @@ from nanoscale.github.sealed import unseal
 from nanoscale.github.webhooks.verify import signature_matches
 from tests.fakes.github import gitstore
 from tests.support.api import fast_password_hashing
-from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness, Person
+from tests.support.github_app import WEBHOOK_SECRET, GitHubHarness
 
 __all__ = ["fast_password_hashing"]
 pytestmark = [
@@ -50,18 +50,6 @@ def test_githubs_published_signature_test_vector() -> None:
     assert not signature_matches(b"It's a Secret to Everybody", b"Hello, World!", sha1)
 
 
-def _project(gh: GitHubHarness) -> tuple[Person, dict[str, Any]]:
-    alice = gh.person("alice")
-    gh.connect(alice, "octo-alice")
-    installation_id, _ = gh.install(alice, "octo-alice", gh.world.alice)
-    body = {"name": "shop", "start_command": "python3 app.py",
-            "github_source": {"installation_id": installation_id,
-                              "repo_id": gh.world.app_repo.id}}  # fmt: skip
-    created = alice.client.post("/api/projects", json=body, headers=alice.headers)
-    assert created.status_code == 201, created.text
-    return alice, created.json()
-
-
 def _deployments(gh: GitHubHarness, project_id: str) -> list[Deployment]:
     with session_scope(gh.ctx.sessions) as db:
         return list(db.scalars(select(Deployment).where(Deployment.project_id == project_id)))
@@ -70,7 +58,7 @@ def _deployments(gh: GitHubHarness, project_id: str) -> list[Deployment]:
 def test_project_creation_installs_one_repository_hook_with_the_stored_secret(
     gh: GitHubHarness,
 ) -> None:
-    _project(gh)
+    gh.create_shop()
     hooks = list(gh.world.app_repo.hooks.values())
     assert len(hooks) == 1
     hook = hooks[0]
@@ -121,7 +109,7 @@ def _app_headers(body: bytes, *, guid: str | None = None, secret: str = WEBHOOK_
 
 
 def test_endpoint_answers_bad_deliveries_clearly_and_records_nothing(gh: GitHubHarness) -> None:
-    _, project = _project(gh)
+    _, project = gh.create_shop()
     head = gitstore.resolve(gh.world.app_repo.path, "refs/heads/main")
     assert head is not None
     body = _push_body(gh, "a" * 40)
@@ -177,7 +165,7 @@ def test_failed_signature_floods_are_rate_limited(gh: GitHubHarness) -> None:
 def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hook(
     gh: GitHubHarness,
 ) -> None:
-    alice, project = _project(gh)
+    alice, project = gh.create_shop()
     gh.sim.create_branch(gh.world.app_repo, "other", from_ref="main")
     sha = gh.sim.commit(gh.world.app_repo, "main", {"version.txt": "v3\n"})
     assert gh.sim.deliverer.wait_idle(120)
@@ -201,7 +189,7 @@ def test_deliveries_explain_pushes_and_deleting_the_last_project_removes_the_hoo
 
 
 def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHubHarness) -> None:
-    alice, project = _project(gh)
+    alice, project = gh.create_shop()
     repo = gh.world.app_repo
     gh.sim.rename_repo(repo, "shop-app")
     assert gh.sim.deliverer.wait_idle(120)

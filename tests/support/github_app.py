@@ -190,6 +190,18 @@ class GitHubHarness:
         assert response.status_code == 303, response.text
         return installation_id, query_of(response.headers["location"])
 
+    def create_shop(self) -> tuple[Person, dict[str, Any]]:
+        """alice connects as octo-alice, installs the App on all her repositories and creates
+        the project "shop" from the private octo-alice/app; returns her and the project."""
+        alice = self.person("alice")
+        self.connect(alice, "octo-alice")
+        installation_id, _ = self.install(alice, "octo-alice", self.world.alice)
+        source = {"installation_id": installation_id, "repo_id": self.world.app_repo.id}
+        body = {"name": "shop", "start_command": "python3 app.py", "github_source": source}
+        created = alice.client.post("/api/projects", json=body, headers=alice.headers)
+        assert created.status_code == 201, created.text
+        return alice, created.json()
+
     def deliver_to_nanoscale(self) -> None:
         """The simulator's webhook deliveries reach this NanoScale (App and repository hooks)."""
         receiver = self._client()

@@ -108,15 +108,8 @@ def served_github(
 
 
 def _with_project(gh: GitHubHarness, server: ServedNanoScale) -> ServedGitHub:
-    alice = gh.person("alice")
-    gh.connect(alice, "octo-alice")
-    installation_id, _ = gh.install(alice, "octo-alice", gh.world.alice)
-    body = {"name": "shop", "start_command": "python3 app.py",
-            "github_source": {"installation_id": installation_id,
-                              "repo_id": gh.world.app_repo.id}}  # fmt: skip
-    created = alice.client.post("/api/projects", json=body, headers=alice.headers)
-    assert created.status_code == 201, created.text
-    stack = ServedGitHub(gh, server, alice, created.json())
+    alice, project = gh.create_shop()
+    stack = ServedGitHub(gh, server, alice, project)
     state = stack.wait_settled(stack.project["deployment_id"])
     assert state == "live", server.output()
     return stack
