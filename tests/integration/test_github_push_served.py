@@ -92,6 +92,19 @@ def test_push_to_the_selected_branch_deploys_that_commit_live_once(
     again = [d for d in _pushes_since(stack, mark) if d.redelivery]
     assert len(again) == 2 and {d.status_code for d in again} == {200}, again
     assert _push_deployments(stack, sha) == [deployment.id]
+    # Each record counts its redelivery, and the user is told it arrived and changed nothing.
+    rows = _rows(stack, pushes)
+    assert {(r.redeliveries, r.last_redelivered_at is not None) for r in rows.values()} == {
+        (1, True)
+    }
+    listed = stack.alice.client.get(
+        "/api/integrations/github/deliveries", params={"project_id": stack.project["id"]}
+    ).json()["deliveries"]
+    mine = [d for d in listed if d["delivery_id"] == pushes[0].guid]
+    assert len(mine) == 2 and all(d["redeliveries"] == 1 for d in mine), mine
+    assert all(
+        d["summary"].endswith("; redelivered once since, nothing more to do") for d in mine
+    ), mine
 
 
 def _redeliver(stack: Stack, delivery: Delivery) -> None:

@@ -49,8 +49,15 @@ def _detail(row: m.GitHubWebhookDelivery) -> str:  # noqa: PLR0911 - one wording
 
 def describe(row: m.GitHubWebhookDelivery) -> Words:
     name, kind = _ref(row)
-    detail = _detail(row)
+    detail = _detail(row) + redelivery_note(row.redeliveries)
     if name is None:
         return Words(None, None, detail, detail)
     subject = f"push to tag {name}" if kind == "tag" else f"push to {name}"
     return Words(name, kind, detail, f"{subject}: {detail}")
+
+
+def redelivery_note(count: int | None) -> str:
+    if not count:
+        return ""
+    times = "once" if count == 1 else f"{count} times"
+    return f"; redelivered {times} since, nothing more to do"

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -234,6 +235,10 @@ class GitHubWebhookDelivery(Base):
     deployment_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status_code: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # GitHub's Redeliver of an already handled delivery (same GUID, same hook): a no-op, counted
+    # so the Deliveries tab shows that the redelivery arrived.
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_redelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

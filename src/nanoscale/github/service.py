@@ -20,7 +20,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.db.transactions import end_transaction
 from nanoscale.errors import InvalidInput, NanoScaleError
 from nanoscale.github import models as m
-from nanoscale.github.delivery_words import describe
+from nanoscale.github.delivery_words import describe, redelivery_note
 from nanoscale.github.installations import require_installation_access, revoke_access
 from nanoscale.github.runtime import gateway_for
 from nanoscale.github.sealed import unseal
@@ -234,4 +234,7 @@ def _delivery_out(r: m.GitHubWebhookDelivery) -> dict[str, Any]:
         "summary": words.summary,
         "status_code": r.status_code,
         "received_at": r.created_at,
+        "redeliveries": r.redeliveries,
+        "last_redelivered_at": r.last_redelivered_at,
+        "redelivery_note": redelivery_note(r.redeliveries),
     }

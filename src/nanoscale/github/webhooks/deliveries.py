@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nanoscale.db.base import utcnow
 from nanoscale.github import models as m
 
 
@@ -50,13 +51,15 @@ def claim(db: Session, *, fields: dict[str, Any]) -> m.GitHubWebhookDelivery | N
 
 def redelivered(db: Session, *, fields: dict[str, Any]) -> Outcome:
     """GitHub's Redeliver of a handled delivery: a no-op naming the original (same GUID) and
-    the deployments it requested."""
-    ids = db.scalar(
-        select(m.GitHubWebhookDelivery.deployment_ids).where(
-            m.GitHubWebhookDelivery.delivery_id == fields["delivery_id"],
-            m.GitHubWebhookDelivery.hook_id == fields["hook_id"],
-        )
+    the deployments it requested; the record counts it."""
+    key = (m.GitHubWebhookDelivery.delivery_id == fields["delivery_id"],
+           m.GitHubWebhookDelivery.hook_id == fields["hook_id"])  # fmt: skip
+    db.execute(
+        update(m.GitHubWebhookDelivery)
+        .where(*key)
+        .values(redeliveries=m.GitHubWebhookDelivery.redeliveries + 1, last_redelivered_at=utcnow())
     )
+    ids = db.scalar(select(m.GitHubWebhookDelivery.deployment_ids).where(*key))
     return Outcome(200, "duplicate", "this delivery was already handled", list(ids or []),
                    duplicate_of=fields["delivery_id"])  # fmt: skip
 
