@@ -47,6 +47,8 @@ def orchestrator(deploy: DeployHarness, log: Path) -> Iterator[subprocess.Popen[
         "NANOSCALE_WORKER_POLL_SECONDS": "0.1",
         "NANOSCALE_LEASE_SECONDS": "30",  # long: recovery must not wait for expiry
         "NANOSCALE_DRAIN_SECONDS": "0.1",
+        "NANOSCALE_PORT_RANGE_START": str(settings.port_range_start),  # this xdist worker's
+        "NANOSCALE_PORT_RANGE_END": str(settings.port_range_end),
     }
     with log.open("ab") as out:
         proc = subprocess.Popen([NANOSCALE, "serve"], env=env, stdout=out, stderr=out)

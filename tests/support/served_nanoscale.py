@@ -88,6 +88,9 @@ def pids_working_under(root: Path) -> list[int]:
     return found
 
 
+WORKER_PORT_BLOCK = ("NANOSCALE_PORT_RANGE_START", "NANOSCALE_PORT_RANGE_END")
+
+
 class ServedNanoScale:
     """`nanoscale serve` with `env` (on top of this process's environment minus its own
     `NANOSCALE_*`); `url` is known before start, so the simulator can be aimed at it first.
@@ -106,6 +109,9 @@ class ServedNanoScale:
             "NANOSCALE_HOST": "127.0.0.1",
             "NANOSCALE_PORT": str(self.port),
         }
+        for name in WORKER_PORT_BLOCK:  # a pytest-xdist worker's slice (tests/conftest.py)
+            if name in os.environ:
+                self.env.setdefault(name, os.environ[name])
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
