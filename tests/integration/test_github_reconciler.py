@@ -388,3 +388,35 @@ def test_links_of_a_suspended_installation_are_skipped(gh: GitHubHarness) -> Non
         row.suspended = True
     assert reconcile_pass(gh.ctx).checks == []
     assert _link(gh).checked_at is None
+
+
+def test_access_lost_with_its_delivery_missed_turns_the_link_inactive_until_given_back(
+    gh: GitHubHarness,
+) -> None:
+    """The repository leaves the installation while the App's delivery saying so is lost: the
+    reconciler finds out from GitHub and turns the link inactive; giving the repository back
+    revives it, and the next pass deploys the head pushed meanwhile."""
+    _, project_id = _project(gh)
+    installation = next(iter(gh.sim.state.installations.values()))
+    others = [
+        r for r in gh.sim.state.installation_repos(installation) if r.id != gh.world.app_repo.id
+    ]
+    gh.sim.deliverer.faults.drop_next = 1  # the installation_repositories "removed" delivery
+    gh.sim.set_installation_repos(installation, others)
+    assert gh.sim.deliverer.wait_idle(120)
+    assert _link(gh).active is True  # NanoScale was not told
+
+    report = reconcile_pass(gh.ctx)
+    assert [(c.project_id, c.result) for c in report.checks] == [(project_id, "access_lost")]
+    link = _link(gh)
+    assert (link.active, link.check_result) == (False, "access_lost")
+    assert reconcile_pass(gh.ctx).checks == []  # inactive links are not checked
+
+    sha = gh.sim.commit(gh.world.app_repo, "main", {"version.txt": "v9\n"}, message="v9")
+    assert gh.sim.deliverer.wait_idle(120)  # ignored: the link is inactive
+    assert sha not in [d.commit_sha for d in _deployments(gh, project_id)]
+    gh.sim.set_installation_repos(installation, None)  # given back; this delivery arrives
+    assert gh.sim.deliverer.wait_idle(120)
+    assert _link(gh).active is True
+    report = reconcile_pass(gh.ctx)
+    assert [(c.result, c.head_sha) for c in report.checks] == [("deployed", sha)]

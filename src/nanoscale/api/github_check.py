@@ -19,7 +19,7 @@ router = APIRouter(prefix="/projects", tags=["projects"], responses=errors(409, 
 class CheckOut(BaseModel):
     project_id: str
     branch: str
-    result: str  # up_to_date | deployed | archived
+    result: str  # up_to_date | deployed | archived | access_lost | error:<code>
     head_sha: str | None
     deployment_id: str | None  # set when this check requested a deployment
     hook: str | None  # the repository hook: ok | created | adopted | fixed | failed

@@ -8,6 +8,11 @@
    nothing;
 3. the repository's hook (once per repository per pass, `hooks.check_repository_hook`).
 
+When GitHub refuses the repository and says the link's installation no longer covers it (the
+`installation_repositories` or `installation` delivery that said so was missed), the link goes
+inactive, as that delivery would have made it; adding the repository back revives it
+(webhooks/installation_repositories.py).
+
 GitHub is called outside every transaction; each database step is one short transaction.
 """
 
@@ -30,7 +35,7 @@ from nanoscale.deployments.states import Trigger
 from nanoscale.errors import NanoScaleError
 from nanoscale.github import models as m
 from nanoscale.github.credentials import CLONE_PERMISSIONS
-from nanoscale.github.errors import GitHubRateLimited
+from nanoscale.github.errors import GitHubAccessLost, GitHubRateLimited, GitHubRejected
 from nanoscale.github.gateway import GitHubGateway
 from nanoscale.github.hooks import check_repository_hook
 from nanoscale.github.repo_metadata import apply_repository
@@ -46,7 +51,7 @@ ORCHESTRATOR_LOST = "orchestrator_lost"  # the worker's recovery: its orchestrat
 class LinkCheck:
     project_id: str
     branch: str
-    result: str  # up_to_date | deployed | archived | error:<code>
+    result: str  # up_to_date | deployed | archived | access_lost | error:<code>
     head_sha: str | None = None
     deployment_id: str | None = None
     hook: str | None = None  # the hook check's action (ok, created, fixed, …, failed)
@@ -100,6 +105,10 @@ def check_link(
     except GitHubRateLimited:
         raise
     except NanoScaleError as exc:
+        if isinstance(exc, GitHubAccessLost | GitHubRejected) and _installation_lost(gateway, link):
+            log.warning("github.reconcile.access_lost", project_id=link.project_id,
+                        installation_id=link.installation_id, repo_id=link.repo_id)  # fmt: skip
+            return _deactivate(ctx, link)
         log.warning("github.reconcile.failed", project_id=link.project_id, error=exc.code)
         _record(ctx, link, LinkCheck(link.project_id, link.branch, f"error:{exc.code}"), None)
         if strict:
@@ -111,6 +120,33 @@ def check_link(
         hook = check_repository_hook(ctx, project_id=link.project_id, etag=link.etags.get("hook"))
         _record(ctx, link, None, {"hook": hook.etag})
         check = LinkCheck(**{**check.__dict__, "hook": hook.action})
+    return check
+
+
+def _installation_lost(gateway: GitHubGateway, link: _Link) -> bool:
+    """GitHub's word, with the App's own JWT, on whether the link's installation still covers the
+    repository (`GET /repos/{owner}/{repo}/installation`: 404 when the App is not installed on
+    it, or another installation's id). Anything else is not proof: the error is recorded and
+    the next pass asks again."""
+    try:
+        answer = gateway.request("GET", f"/repos/{link.full_name}/installation",
+                                 auth=f"Bearer {gateway.app_jwt()}", rate_key="app")  # fmt: skip
+    except GitHubAccessLost:
+        return True
+    except GitHubRateLimited:
+        raise
+    except NanoScaleError:
+        return False
+    return bool(answer.json().get("id") != link.installation_id)
+
+
+def _deactivate(ctx: AppContext, link: _Link) -> LinkCheck:
+    check = LinkCheck(link.project_id, link.branch, "access_lost")
+    with session_scope(ctx.sessions) as db:
+        row = db.get(m.ProjectGitHubLink, link.link_id)
+        if row is not None:
+            row.active = False
+            row.checked_at, row.check_result = utcnow(), check.result
     return check
 
 
