@@ -15,8 +15,6 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 
 from nanoscale.accounts.models import AuditEvent
@@ -234,52 +232,3 @@ def test_rename_keeps_deploying_and_removal_or_revocation_deactivates(gh: GitHub
 def _installation(gh: GitHubHarness) -> int:
     with session_scope(gh.ctx.sessions) as db:
         return db.scalars(select(m.ProjectGitHubLink.installation_id)).one()
-
-
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    event=st.text(max_size=80),
-    guid=st.text(max_size=80),
-    hook=st.text(alphabet="0123456789-x", max_size=25),
-    target=st.sampled_from(["integration", "repository", "", "bogus"]),
-    body=st.one_of(
-        st.binary(max_size=300),
-        st.recursive(
-            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-            lambda inner: (
-                st.lists(inner, max_size=4)
-                | st.dictionaries(
-                    st.sampled_from(
-                        [
-                            "ref",
-                            "after",
-                            "before",
-                            "repository",
-                            "deleted",
-                            "action",
-                            "installation",
-                            "sender",
-                            "id",
-                            "repositories_removed",
-                            "repositories_added",
-                        ]
-                    ),
-                    inner,
-                    max_size=6,
-                )
-            ),
-            max_leaves=20,
-        ).map(lambda v: json.dumps(v).encode()),
-    ),
-)
-def test_generated_deliveries_never_get_a_server_error(
-    gh: GitHubHarness, event: str, guid: str, hook: str, target: str, body: bytes
-) -> None:
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": guid, "X-GitHub-Hook-ID": hook,
-               "X-GitHub-Hook-Installation-Target-Type": target,
-               "X-Hub-Signature-256": _sign(WEBHOOK_SECRET, body)}  # fmt: skip
-    safe = {k: v for k, v in headers.items() if v.isprintable() and v.isascii()}
-    answer = gh.person("alice").client.post(URL, content=body, headers=safe)
-    assert answer.status_code < 500, answer.text
