@@ -16,10 +16,10 @@ import pytest
 
 from nanoscale.deployments.releases import project_paths
 from nanoscale.settings import Settings
-from tests.support.caddy import free_port
 from tests.support.deploy import DeployHarness, deploy_harness, deploy_settings_overrides
 from tests.support.git_server import GitServer
 from tests.support.http_wait import wait_for_http
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the squatter is another user")
 SQUATTER = "import http.server as h, sys; h.HTTPServer(('127.0.0.1', int(sys.argv[1])), h.SimpleHTTPRequestHandler).serve_forever()"  # noqa: E501

@@ -18,7 +18,7 @@ from nanoscale.projects.models import Project
 from nanoscale.settings import Settings
 from tests.support.api import bearer, fast_password_hashing, project_body, setup_admin
 from tests.support.live_server import live_server
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")

@@ -19,7 +19,7 @@ from nanoscale.forwarded import PROXY_SECRET_HEADER
 from nanoscale.settings import Settings
 from tests.support.api import fast_password_hashing
 from tests.support.live_server import live_server
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")

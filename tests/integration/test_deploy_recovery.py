@@ -20,7 +20,7 @@ from nanoscale.db.engine import session_scope
 from nanoscale.deployments.queue import lease
 from nanoscale.engine.runtime import procfs
 from tests.support.deploy import DeployHarness
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 NANOSCALE = str(Path(sys.executable).parent / "nanoscale")
 

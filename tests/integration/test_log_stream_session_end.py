@@ -23,7 +23,7 @@ from tests.support.deploy import APPS, deploy_settings_overrides
 from tests.support.deploy_api import Api, open_api, wait_for
 from tests.support.git_server import GitServer
 from tests.support.live_server import live_server
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 STREAM_END_BOUND_SECONDS = 30  # a readiness bound, not a speed assertion
 

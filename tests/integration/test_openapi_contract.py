@@ -23,7 +23,7 @@ from nanoscale.db.migrate import upgrade
 from nanoscale.settings import Settings
 from tests.support.api import ADMIN, fast_password_hashing
 from tests.support.live_server import live_server
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 __all__ = ["fast_password_hashing"]
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")

@@ -17,9 +17,10 @@ from nanoscale.engine.proxy.caddy_config import SERVER_ID, route_id
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.errors import ConfigError, PlatformError
 from nanoscale.settings import Settings
-from tests.support.caddy import CaddyInstance, free_port
+from tests.support.caddy import CaddyInstance
 from tests.support.caddy_releases import app_spec
 from tests.support.http_wait import wait_for_http
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.caddy
 

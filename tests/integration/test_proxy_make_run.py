@@ -21,7 +21,7 @@ from nanoscale.engine.proxy.managed import caddy_binary
 from tests.e2e.harness import NanoScaleServer
 from tests.support.deploy import APPS, traversable_dir
 from tests.support.git_server import GitServer
-from tests.support.served_nanoscale import free_port
+from tests.support.ports import free_port
 
 pytestmark = [
     pytest.mark.caddy,

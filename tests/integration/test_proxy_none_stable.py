@@ -16,11 +16,11 @@ from nanoscale.cli.proxy_startup import start_proxy
 from nanoscale.engine.proxy import Route, make_proxy
 from nanoscale.engine.runtime.process import ProcessRuntime
 from nanoscale.settings import Settings
-from tests.support.caddy import free_port
 from tests.support.caddy_load import LoadLoop
 from tests.support.caddy_releases import app_spec
 from tests.support.deploy import traversable_dir
 from tests.support.http_wait import wait_for_http
+from tests.support.ports import free_port
 
 
 @pytest.fixture

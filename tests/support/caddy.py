@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -32,14 +31,9 @@ from typing import Any
 import httpx
 
 from nanoscale.engine.proxy.caddy_admin import CaddyAdmin, admin_listen_address
+from tests.support.ports import free_port
 
 STARTUP_TIMEOUT = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def caddy_binary() -> str:

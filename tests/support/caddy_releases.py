@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nanoscale.engine.runtime.base import ReleaseSpec
-from tests.support.caddy import free_port
+from tests.support.ports import free_port
 
 APP_SOURCE = Path(__file__).with_name("caddy_backend_app.py")
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"

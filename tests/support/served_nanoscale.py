@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,18 +34,13 @@ from nanoscale.db.engine import make_engine
 from nanoscale.settings import ENV_PREFIX, Settings
 from tests.fakes.github.simulator import GitHubSimulator
 from tests.fakes.github.state import App
+from tests.support.ports import free_port
 from tests.support.project_users import projects_created_in, remove_users_of
 
 WEBHOOK_PATH = "/api/integrations/github/webhook"
 STARTUP_LIMIT_SECONDS = 30
 STOP_GRACE_SECONDS = 20
 NANOSCALE = str(Path(sys.executable).with_name("nanoscale"))  # the worktree's console script
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env_value(value: Any) -> str:
