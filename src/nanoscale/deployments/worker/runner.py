@@ -191,8 +191,9 @@ class Runner:
                 progress=recorder,
             )
         except Exception as exc:  # every failure is recorded; nothing escapes the worker
-            self._fail(deployment.id, recorder, writer.scrub_error(exc), paths)
+            self._fail(deployment.id, recorder, writer.scrub_error(exc), paths, writer)
             return
+        writer.flush()  # the log is whole before the state is final: a follower stops there
         self._go_live(deployment.id, handle)
         if previous is not None and previous.id != deployment.id:
             self._retire(previous, paths)
@@ -230,7 +231,12 @@ class Runner:
         log.info("deploy.live")
 
     def _fail(
-        self, deployment_id: str, recorder: DeploymentRecorder, exc: Exception, paths: ProjectPaths
+        self,
+        deployment_id: str,
+        recorder: DeploymentRecorder,
+        exc: Exception,
+        paths: ProjectPaths,
+        writer: LogWriter,
     ) -> None:
         if recorder.stop_reason:
             exc = recorder.stop_reason[0]
@@ -252,6 +258,7 @@ class Runner:
                 "error_responsibility": Responsibility.PLATFORM,
             }
         recorder.control.log(f"deployment {values['state']}: {values.get('error_message', '')}\n")
+        writer.flush()  # the log is whole before the state is final: a follower stops there
         shutil.rmtree(paths.release(deployment_id), ignore_errors=True)
         with session_scope(self.sessions) as session:
             session.execute(
