@@ -100,8 +100,15 @@ class LogWriter:
                 self._cond.notify_all()  # the flusher picks it up when it is due
 
     def flush(self) -> None:
+        """Store what is buffered now (best effort, like the flusher: the caller goes on)."""
         with self._cond:
+            self._flush_or_keep_locked()
+
+    def _flush_or_keep_locked(self) -> None:
+        try:
             self._flush_locked()
+        except Exception:  # the database may be busy; the text stays buffered for the next try
+            log.exception("deploy.log_flush_failed", deployment_id=self._deployment_id)
 
     def _flush_when_due(self) -> None:
         with self._cond:
@@ -113,10 +120,7 @@ class LogWriter:
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
-                try:
-                    self._flush_locked()
-                except Exception:  # the database may be busy; the text stays buffered
-                    log.exception("deploy.log_flush_failed", deployment_id=self._deployment_id)
+                self._flush_or_keep_locked()
 
     def _flush_locked(self, *, final: bool = False) -> None:
         self._last_flush = time.monotonic()
