@@ -3,8 +3,11 @@ process limit per project user (RLIMIT_NPROC). Run here with the cgroup left out
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nanoscale.engine.runtime import confine
+from nanoscale.engine.runtime import confine, procfs
 from nanoscale.engine.runtime.cgroups import ResourceLimits
 from nanoscale.engine.runtime.users import ensure_project_user, lookup, remove_project_user
 
@@ -63,6 +66,14 @@ def project_user() -> Iterator[str]:
     user = ensure_project_user(name, project_id)
     assert user is not None
     yield user
+    account = lookup(user)
+    if account is not None:  # what the test spawned may still be dying: userdel refuses then
+        deadline = time.monotonic() + 10
+        while (pids := procfs.uid_pids(account.uid)) and time.monotonic() < deadline:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
     remove_project_user(name, project_id)
 
 
