@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from nanoscale.db.engine import session_scope
 from nanoscale.deployments.models import Deployment
@@ -420,3 +420,25 @@ def test_access_lost_with_its_delivery_missed_turns_the_link_inactive_until_give
     assert _link(gh).active is True
     report = reconcile_pass(gh.ctx)
     assert [(c.result, c.head_sha) for c in report.checks] == [("deployed", sha)]
+
+
+def test_a_repository_given_back_revives_no_link_whose_owner_lost_the_installation(
+    gh: GitHubHarness,
+) -> None:
+    """The owner's own token no longer lists the installation (another GitHub account connected
+    since, or removed from the organization): giving the repository back revives nothing."""
+    _project(gh)
+    installation = next(iter(gh.sim.state.installations.values()))
+    others = [
+        r for r in gh.sim.state.installation_repos(installation) if r.id != gh.world.app_repo.id
+    ]
+    gh.sim.set_installation_repos(installation, others)
+    assert gh.sim.deliverer.wait_idle(120)
+    assert _link(gh).active is False
+    with session_scope(gh.ctx.sessions) as db:
+        db.execute(delete(m.GitHubInstallationAccess))
+    gh.sim.set_installation_repos(installation, None)
+    assert gh.sim.deliverer.wait_idle(120)
+    added = [d for d in gh.sim.state.deliveries if d.event == "installation_repositories"][-1]
+    assert added.payload["action"] == "added" and added.status_code == 200
+    assert _link(gh).active is False

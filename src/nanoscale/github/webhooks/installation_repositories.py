@@ -45,11 +45,18 @@ def _repo_ids(repositories: Any) -> list[int]:
 
 def _reactivate(db: Session, installation_id: int, repo_ids: list[int]) -> int:
     """Only links of this installation, and only where the project's owner is still connected
-    to GitHub (a disconnect deactivates links too, and must not be undone by someone else)."""
+    to GitHub (a disconnect deactivates links too, and must not be undone by someone else) and
+    their own token last listed this installation (a GitHub account connected since, without
+    access to it, revives nothing)."""
     if not repo_ids:
         return 0
     connected = select(m.GitHubUserLink.local_user_id)
-    owned_by_connected = select(Project.id).where(Project.owner_id.in_(connected))
+    with_access = select(m.GitHubInstallationAccess.local_user_id).where(
+        m.GitHubInstallationAccess.installation_id == installation_id
+    )
+    owned_by_connected = select(Project.id).where(
+        Project.owner_id.in_(connected), Project.owner_id.in_(with_access)
+    )
     links = db.scalars(
         select(m.ProjectGitHubLink).where(
             m.ProjectGitHubLink.installation_id == installation_id,
